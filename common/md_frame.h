@@ -27,7 +27,7 @@ void md_frame_decoder_free(md_frame_decoder_t *d);
 /* Append transport bytes. Fails with MD_EFRAMETOOBIG as soon as a header
  * claims more than max_payload, without buffering the payload. */
 MD_WUR int md_frame_feed(md_frame_decoder_t *d, const void *p, size_t n);
-/* Take the next whole frame. Returns 1 and sets *payload/*len (valid until
+/* Take the next whole frame. Returns 1 and sets payload and len (valid until
  * the next feed or next call), 0 when more bytes are needed, or
  * MD_EFRAMETOOBIG. */
 MD_WUR int md_frame_next(md_frame_decoder_t *d, const uint8_t **payload, size_t *len);

@@ -1,0 +1,74 @@
+/* dispatch.c: the request table and the checks every request passes before
+ * its handler: Hello first, a known kind, logged in unless the kind allows
+ * otherwise, and a role at least the table's (re-checked in the database by
+ * the handler's transaction). */
+#include "md_dispatch.h"
+
+#include "md_log.h"
+
+#define ROW(k, name, fn, role, flags)                                                              \
+    {MENTOR__V1__REQUEST__KIND_##k, name, fn, role, flags}
+
+const md_dispatch_entry_t md_dispatch_table[] = {
+    ROW(HELLO, "hello", md_h_hello, 0, MD_F_PREAUTH),
+    ROW(LOGIN, "login", md_h_login, 0, MD_F_PREAUTH),
+    ROW(INVITE_ACCEPT, "invite_accept", md_h_invite_accept, 0, MD_F_PREAUTH),
+    ROW(LOGOUT, "logout", md_h_logout, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(WHOAMI, "whoami", md_h_whoami, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(ORG_SHOW, "org_show", md_h_org_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(ORG_CREATE, "org_create", md_h_org_create, MENTOR__V1__ROLE__ADMIN, MD_F_OPERATOR),
+    ROW(ORG_LIST, "org_list", md_h_org_list, MENTOR__V1__ROLE__ADMIN, MD_F_OPERATOR),
+    ROW(USER_INVITE, "user_invite", md_h_user_invite, MENTOR__V1__ROLE__ADMIN, 0),
+    ROW(USER_LIST, "user_list", md_h_user_list, MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(USER_SHOW, "user_show", md_h_user_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(USER_UPDATE, "user_update", md_h_user_update, MENTOR__V1__ROLE__ADMIN, 0),
+    ROW(USER_DEACTIVATE, "user_deactivate", md_h_user_deactivate, MENTOR__V1__ROLE__ADMIN, 0),
+};
+
+const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);
+
+const md_dispatch_entry_t *md_dispatch_find(int kind)
+{
+    for (size_t i = 0; i < md_dispatch_table_size; i++) {
+        if (md_dispatch_table[i].kind == kind)
+            return &md_dispatch_table[i];
+    }
+    return NULL;
+}
+
+void md_dispatch(md_conn_t *c, Mentor__V1__Request *msg)
+{
+    md_req_t *req = md_req_new(c, msg);
+    if (req == NULL) {
+        mentor__v1__request__free_unpacked(msg, NULL);
+        md_conn_request_done(c);
+        return;
+    }
+    const md_dispatch_entry_t *e = md_dispatch_find((int)msg->kind_case);
+    req->entry = e;
+    if (e == NULL) {
+        md_req_fail(req, MD_EUNKNOWNKIND, "kind", "unknown request kind (field %d)",
+                    (int)msg->kind_case);
+        return;
+    }
+    if (md_conn_state(c) == MD_CONN_HELLO && e->kind != MENTOR__V1__REQUEST__KIND_HELLO) {
+        md_req_fail(req, MD_ESTATE, "kind", "the first request on a connection must be Hello");
+        return;
+    }
+    md_auth_t *auth = md_conn_auth(c);
+    if (!(e->flags & MD_F_PREAUTH)) {
+        if (!auth->authed) {
+            md_req_fail(req, MD_EAUTH, NULL, "log in first");
+            return;
+        }
+        if ((e->flags & MD_F_OPERATOR) && !auth->is_operator) {
+            md_req_fail(req, MD_EPERM, NULL, "only the server operator may do this");
+            return;
+        }
+        if (auth->role < e->min_role) {
+            md_req_fail(req, MD_EPERM, NULL, "your role may not do this");
+            return;
+        }
+    }
+    e->handler(req);
+}

@@ -1,0 +1,482 @@
+/* main.c: mentord's command line, start-up and shutdown.
+ *
+ * DESIGN: start-up runs before the loop serves anyone, so it may block:
+ * initdb, waiting for the embedded PostgreSQL, migrations and the first
+ * argon2 hash happen here, in order. Then the loop owns everything: the
+ * listener, the connections, the database pool and the PostgreSQL child.
+ * SIGINT/SIGTERM stop accepting, let in-flight requests finish (bounded by a
+ * drain deadline), close the pool, and stop the embedded PostgreSQL. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <uv.h>
+
+#include "md_certs.h"
+#include "md_crypto.h"
+#include "md_db.h"
+#include "md_log.h"
+#include "md_migrate.h"
+#include "md_model.h"
+#include "md_pgembed.h"
+#include "md_server.h"
+#include "md_tls.h"
+
+#define DRAIN_DEADLINE_MS 15000
+
+typedef struct {
+    const char *data_dir;
+    const char *db_url;
+    const char *db_owner_url;
+    const char *cert;
+    const char *key;
+    const char *pg_bindir;
+    int pool_size;
+    md_server_config_t server;
+    /* init */
+    const char *org_slug;
+    const char *org_name;
+    const char *admin_email;
+    const char *admin_name;
+    int password_stdin;
+    const char *password_file;
+} options_t;
+
+static uv_loop_t *loop;
+static md_server_t server;
+static md_db_t *db;
+static md_pgembed_t *pg;
+static uv_signal_t sig_int, sig_term;
+static uv_timer_t drain_timer;
+static int exit_code;
+static int stopping;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mentord [OPTIONS]                 serve\n"
+            "       mentord init [OPTIONS] --org-slug SLUG --org-name NAME --admin-email EMAIL\n"
+            "                    [--admin-name NAME] (--password-stdin | --password-file FILE)\n"
+            "\n"
+            "Options:\n"
+            "  --data-dir DIR      state directory: embedded PostgreSQL, TLS certificates\n"
+            "                      (env MENTORD_DATA_DIR)\n"
+            "  --db URL            use this PostgreSQL instead of the embedded one; the role\n"
+            "                      should be mentord_app (env MENTORD_DB_URL)\n"
+            "  --db-owner URL      connection that owns the schema and runs migrations\n"
+            "                      (default: --db; env MENTORD_DB_OWNER_URL)\n"
+            "  --listen HOST:PORT  address to serve on (default 127.0.0.1:7411; env "
+            "MENTORD_LISTEN)\n"
+            "  --cert FILE --key FILE  TLS certificate chain and key (default: a private CA\n"
+            "                      and certificate created in DATA_DIR/tls)\n"
+            "  --pg-bindir DIR     where PostgreSQL's programs are\n"
+            "  --pool-size N       database connections (default 4)\n"
+            "  --max-frame BYTES   largest request frame (default 1048576)\n"
+            "  --max-in-flight N   unanswered requests per connection (default 64)\n"
+            "  --session-ttl SECS  session lifetime (default 43200)\n"
+            "  --idle-timeout SECS close connections idle this long (default 600)\n"
+            "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+            "  --version, --help\n");
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Returns 0 to continue, 1 to exit 0, 2 for a usage error. */
+static int parse_args(int argc, char **argv, int first, options_t *o)
+{
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+#define NEED_VALUE                                                                                 \
+    do {                                                                                           \
+        if (v == NULL) {                                                                           \
+            fprintf(stderr, "mentord: %s needs a value\n", a);                                     \
+            return 2;                                                                              \
+        }                                                                                          \
+        i++;                                                                                       \
+    } while (0)
+#define NUM_VALUE(min, max)                                                                        \
+    do {                                                                                           \
+        NEED_VALUE;                                                                                \
+        if (!parse_long(v, min, max, &n)) {                                                        \
+            fprintf(stderr, "mentord: %s wants a number from %ld to %ld, not '%s'\n", a,           \
+                    (long)(min), (long)(max), v);                                                  \
+            return 2;                                                                              \
+        }                                                                                          \
+    } while (0)
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("mentord %s\n", MENTORD_VERSION);
+            return 1;
+        } else if (strcmp(a, "--data-dir") == 0) {
+            NEED_VALUE;
+            o->data_dir = v;
+        } else if (strcmp(a, "--db") == 0) {
+            NEED_VALUE;
+            o->db_url = v;
+        } else if (strcmp(a, "--db-owner") == 0) {
+            NEED_VALUE;
+            o->db_owner_url = v;
+        } else if (strcmp(a, "--listen") == 0) {
+            NEED_VALUE;
+            snprintf(o->server.listen, sizeof(o->server.listen), "%s", v);
+        } else if (strcmp(a, "--cert") == 0) {
+            NEED_VALUE;
+            o->cert = v;
+        } else if (strcmp(a, "--key") == 0) {
+            NEED_VALUE;
+            o->key = v;
+        } else if (strcmp(a, "--pg-bindir") == 0) {
+            NEED_VALUE;
+            o->pg_bindir = v;
+        } else if (strcmp(a, "--pool-size") == 0) {
+            NUM_VALUE(1, 256);
+            o->pool_size = (int)n;
+        } else if (strcmp(a, "--max-frame") == 0) {
+            NUM_VALUE(1024, 64 * 1024 * 1024);
+            o->server.max_frame = (size_t)n;
+        } else if (strcmp(a, "--max-in-flight") == 0) {
+            NUM_VALUE(1, 10000);
+            o->server.max_in_flight = (uint32_t)n;
+        } else if (strcmp(a, "--session-ttl") == 0) {
+            NUM_VALUE(60, 90L * 24 * 3600);
+            o->server.session_ttl_seconds = (int)n;
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            NUM_VALUE(1, 7L * 24 * 3600);
+            o->server.idle_ms = (uint64_t)n * 1000;
+        } else if (strcmp(a, "--log-level") == 0) {
+            NEED_VALUE;
+            int lv = md_log_parse_level(v);
+            if (lv < 0) {
+                fprintf(stderr, "mentord: unknown log level '%s'\n", v);
+                return 2;
+            }
+            md_log_set_level((md_log_level_t)lv);
+        } else if (strcmp(a, "--org-slug") == 0) {
+            NEED_VALUE;
+            o->org_slug = v;
+        } else if (strcmp(a, "--org-name") == 0) {
+            NEED_VALUE;
+            o->org_name = v;
+        } else if (strcmp(a, "--admin-email") == 0) {
+            NEED_VALUE;
+            o->admin_email = v;
+        } else if (strcmp(a, "--admin-name") == 0) {
+            NEED_VALUE;
+            o->admin_name = v;
+        } else if (strcmp(a, "--password-stdin") == 0) {
+            o->password_stdin = 1;
+        } else if (strcmp(a, "--password-file") == 0) {
+            NEED_VALUE;
+            o->password_file = v;
+        } else {
+            fprintf(stderr, "mentord: unknown option '%s' (see mentord --help)\n", a);
+            return 2;
+        }
+#undef NEED_VALUE
+#undef NUM_VALUE
+    }
+    if ((o->cert == NULL) != (o->key == NULL)) {
+        fprintf(stderr, "mentord: --cert and --key go together\n");
+        return 2;
+    }
+    if (o->db_url == NULL && o->data_dir == NULL) {
+        fprintf(stderr, "mentord: give --data-dir DIR (embedded PostgreSQL) or --db URL\n");
+        return 2;
+    }
+    if (o->cert == NULL && o->data_dir == NULL) {
+        fprintf(stderr, "mentord: give --cert/--key, or --data-dir for a generated certificate\n");
+        return 2;
+    }
+    return 0;
+}
+
+static void pg_exited(md_pgembed_t *p, int64_t status, int signal)
+{
+    (void)p;
+    md_log_error("postgres_exited", "status=%lld signal=%d", (long long)status, signal);
+    fprintf(stderr, "mentord: the embedded PostgreSQL exited unexpectedly; see its log\n");
+    exit_code = 1;
+    stopping = 1;
+    uv_stop(loop);
+}
+
+/* Starts the database side: the embedded PostgreSQL when no URL is given,
+ * then migrations. Fills the connection strings. */
+static int start_database(const options_t *o, int embedded_login, const char **owner,
+                          const char **app)
+{
+    char err[1024];
+    if (o->db_url == NULL) {
+        if (md_pgembed_prepare(pg, o->data_dir, o->pg_bindir, err, sizeof(err)) != MD_OK ||
+            md_pgembed_start(pg, loop, pg_exited, err, sizeof(err)) != MD_OK) {
+            fprintf(stderr, "mentord: %s\n", err);
+            return 1;
+        }
+        *owner = md_pgembed_owner_conninfo(pg);
+        *app = md_pgembed_app_conninfo(pg);
+    } else {
+        *app = o->db_url;
+        *owner = o->db_owner_url ? o->db_owner_url : o->db_url;
+        embedded_login = 0;
+    }
+    if (md_migrate_run(*owner, embedded_login, err, sizeof(err)) != MD_OK) {
+        fprintf(stderr, "mentord: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int read_password(const options_t *o, char *buf, size_t len)
+{
+    FILE *f = NULL;
+    if (o->password_file != NULL) {
+        f = fopen(o->password_file, "r");
+        if (f == NULL) {
+            fprintf(stderr, "mentord: cannot open %s: %s\n", o->password_file, strerror(errno));
+            return 0;
+        }
+    } else if (o->password_stdin) {
+        f = stdin;
+    } else {
+        fprintf(stderr, "mentord: give --password-stdin or --password-file FILE\n");
+        return 0;
+    }
+    int ok = fgets(buf, (int)len, f) != NULL;
+    if (f != stdin)
+        fclose(f);
+    if (!ok) {
+        fprintf(stderr, "mentord: no password given\n");
+        return 0;
+    }
+    buf[strcspn(buf, "\r\n")] = '\0';
+    size_t n = strlen(buf);
+    if (n < 10 || n > 1024) {
+        fprintf(stderr, "mentord: the admin password must be 10 to 1024 characters long\n");
+        return 0;
+    }
+    return 1;
+}
+
+static int run_init(const options_t *o)
+{
+    char email[256];
+    if (o->org_slug == NULL || !md_model_slug(o->org_slug)) {
+        fprintf(stderr, "mentord: --org-slug wants 2-40 characters of a-z, 0-9 and '-', "
+                        "starting with a letter\n");
+        return 2;
+    }
+    if (o->org_name == NULL || !md_model_name(o->org_name)) {
+        fprintf(stderr, "mentord: --org-name wants 1-200 printable characters\n");
+        return 2;
+    }
+    if (o->admin_email == NULL || !md_model_email(o->admin_email, email, sizeof(email))) {
+        fprintf(stderr, "mentord: --admin-email wants a valid e-mail address\n");
+        return 2;
+    }
+    const char *admin_name = o->admin_name ? o->admin_name : email;
+    if (!md_model_name(admin_name)) {
+        fprintf(stderr, "mentord: --admin-name wants 1-200 printable characters\n");
+        return 2;
+    }
+    char password[1100];
+    if (!read_password(o, password, sizeof(password)))
+        return 2;
+    char hash[MD_PWHASH_MAX];
+    int rc = md_crypto_hash_password(password, hash, sizeof(hash));
+    OPENSSL_cleanse(password, sizeof(password));
+    if (rc != MD_OK) {
+        fprintf(stderr, "mentord: password hashing failed\n");
+        return 1;
+    }
+    const char *owner, *app;
+    if (start_database(o, 1, &owner, &app) != 0)
+        return 1;
+    if (o->cert == NULL) {
+        char cert[4096], key[4096], ca[4096], err[512];
+        if (md_certs_ensure(o->data_dir, cert, key, ca, sizeof(cert), err, sizeof(err)) !=
+            MD_OK) {
+            fprintf(stderr, "mentord: %s\n", err);
+            return 1;
+        }
+    }
+    int result = 1;
+    PGconn *c = PQconnectdb(owner);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "mentord: cannot connect to the database: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return 1;
+    }
+    const char *p[5] = {o->org_slug, o->org_name, email, admin_name, hash};
+    PGresult *r = PQexecParams(c,
+                               "SELECT org_id, user_id FROM md_org_create($1, $2, $3, $4, $5, "
+                               "NULL, true)",
+                               5, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        printf("Initialized: organization '%s' (id %s) with admin %s (user id %s), who is also "
+               "the server operator.\n",
+               o->org_slug, PQgetvalue(r, 0, 0), email, PQgetvalue(r, 0, 1));
+        result = 0;
+    } else {
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (st != NULL && strcmp(st, "MDA09") == 0)
+            fprintf(stderr, "mentord: the server is already initialized; nothing was changed\n");
+        else
+            fprintf(stderr, "mentord: initialization failed: %s", PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    PQfinish(c);
+    return result;
+}
+
+static void handle_closed_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void drained(md_server_t *srv)
+{
+    (void)srv;
+    md_log_info("shutdown_drained", "%s", "ok");
+    uv_stop(loop);
+}
+
+static void drain_deadline(uv_timer_t *t)
+{
+    (void)t;
+    md_log_warn("shutdown_deadline", "connections=%d", server.stats.connections);
+    uv_stop(loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)h;
+    if (stopping) {
+        md_log_warn("shutdown_forced", "signal=%d", signum);
+        uv_stop(loop);
+        return;
+    }
+    stopping = 1;
+    md_log_info("signal", "signal=%d action=shutdown", signum);
+    uv_timer_start(&drain_timer, drain_deadline, DRAIN_DEADLINE_MS, 0);
+    md_server_shutdown(&server, drained);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h) && h->type != UV_PROCESS)
+        uv_close(h, NULL);
+}
+
+static int run_server(options_t *o)
+{
+    const char *owner, *app;
+    if (start_database(o, 1, &owner, &app) != 0)
+        return 1;
+    char certbuf[4096], keybuf[4096], cabuf[4096], err[1024];
+    const char *cert = o->cert, *key = o->key;
+    if (cert == NULL) {
+        if (md_certs_ensure(o->data_dir, certbuf, keybuf, cabuf, sizeof(certbuf), err,
+                            sizeof(err)) != MD_OK) {
+            fprintf(stderr, "mentord: %s\n", err);
+            return 1;
+        }
+        cert = certbuf;
+        key = keybuf;
+    }
+    SSL_CTX *ctx = md_tls_server_ctx(cert, key, err, sizeof(err));
+    if (ctx == NULL) {
+        fprintf(stderr, "mentord: TLS setup failed: %s\n", err);
+        return 1;
+    }
+    if (md_crypto_init() != MD_OK) {
+        fprintf(stderr, "mentord: password hashing self-test failed\n");
+        SSL_CTX_free(ctx);
+        return 1;
+    }
+    md_db_config_t dbc = {.conninfo = app, .pool_size = o->pool_size, .timeout_ms = 10000};
+    if (md_db_open(loop, &dbc, &db) != MD_OK) {
+        fprintf(stderr, "mentord: database pool setup failed\n");
+        SSL_CTX_free(ctx);
+        return 1;
+    }
+    if (md_server_start(&server, loop, &o->server, ctx, db, err, sizeof(err)) != MD_OK) {
+        fprintf(stderr, "mentord: %s\n", err);
+        md_db_close(db);
+        SSL_CTX_free(ctx);
+        return 1;
+    }
+    uv_signal_init(loop, &sig_int);
+    uv_signal_init(loop, &sig_term);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_timer_init(loop, &drain_timer);
+    md_log_info("listening", "addr=%s version=%s pool=%d", o->server.listen, MENTORD_VERSION,
+                o->pool_size);
+
+    uv_run(loop, UV_RUN_DEFAULT);
+
+    /* Drained (or forced): close the pool, then the listener's leftovers. */
+    md_db_close(db);
+    uv_close((uv_handle_t *)&sig_int, handle_closed_noop);
+    uv_close((uv_handle_t *)&sig_term, handle_closed_noop);
+    uv_close((uv_handle_t *)&drain_timer, handle_closed_noop);
+    md_server_shutdown(&server, NULL);
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    SSL_CTX_free(ctx);
+    return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    options_t o;
+    memset(&o, 0, sizeof(o));
+    md_server_config_defaults(&o.server);
+    o.pool_size = 4;
+    o.data_dir = getenv("MENTORD_DATA_DIR");
+    o.db_url = getenv("MENTORD_DB_URL");
+    o.db_owner_url = getenv("MENTORD_DB_OWNER_URL");
+    const char *env_listen = getenv("MENTORD_LISTEN");
+    if (env_listen != NULL)
+        snprintf(o.server.listen, sizeof(o.server.listen), "%s", env_listen);
+
+    int is_init = argc > 1 && strcmp(argv[1], "init") == 0;
+    int pr = parse_args(argc, argv, is_init ? 2 : 1, &o);
+    if (pr == 1)
+        return 0;
+    if (pr == 2)
+        return 2;
+
+    signal(SIGPIPE, SIG_IGN);
+    loop = uv_default_loop();
+    static md_pgembed_t pg_store;
+    pg = &pg_store;
+    int rc = is_init ? run_init(&o) : run_server(&o);
+    md_pgembed_stop(pg);
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) != 0)
+        md_log_warn("loop_not_empty", "%s", "handles left open");
+    if (!is_init)
+        md_log_info("stopped", "exit=%d", rc);
+    return rc;
+}

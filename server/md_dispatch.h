@@ -1,0 +1,48 @@
+/* md_dispatch.h (private to mentord): the request table. One row per
+ * request kind: its name, handler, the least role that may call it and
+ * flags. Hello-first, authentication and role checks are made here, before
+ * any handler runs; the authorization tests read this same table. */
+#ifndef MD_DISPATCH_H
+#define MD_DISPATCH_H
+
+#include "md_req.h"
+#include "md_server.h"
+
+enum {
+    MD_F_PREAUTH = 1 << 0,  /* allowed before Login */
+    MD_F_OPERATOR = 1 << 1, /* server operator only */
+};
+
+typedef void (*md_handler_fn)(md_req_t *req);
+
+struct md_dispatch_entry {
+    int kind;           /* Mentor__V1__Request__KindCase */
+    const char *name;   /* e.g. "user_invite" */
+    md_handler_fn handler;
+    int min_role;       /* Mentor__V1__Role; 0 for none */
+    int flags;
+};
+
+extern const md_dispatch_entry_t md_dispatch_table[];
+extern const size_t md_dispatch_table_size;
+
+const md_dispatch_entry_t *md_dispatch_find(int kind);
+/* Takes ownership of msg. */
+void md_dispatch(md_conn_t *c, Mentor__V1__Request *msg);
+
+/* Handlers, by domain file. */
+void md_h_hello(md_req_t *req);
+void md_h_login(md_req_t *req);
+void md_h_logout(md_req_t *req);
+void md_h_whoami(md_req_t *req);
+void md_h_invite_accept(md_req_t *req);
+void md_h_org_show(md_req_t *req);
+void md_h_org_create(md_req_t *req);
+void md_h_org_list(md_req_t *req);
+void md_h_user_invite(md_req_t *req);
+void md_h_user_list(md_req_t *req);
+void md_h_user_show(md_req_t *req);
+void md_h_user_update(md_req_t *req);
+void md_h_user_deactivate(md_req_t *req);
+
+#endif

@@ -1,0 +1,38 @@
+/* md_model.h (private to mentord): the SQL column lists shared by handlers
+ * and the functions that turn one result row into a protocol message, so
+ * users and organizations look the same in every reply. Also the input
+ * checks shared by several handlers. */
+#ifndef MD_MODEL_H
+#define MD_MODEL_H
+
+#include "md_req.h"
+
+/* Columns of a user row, in the order md_model_user reads them. */
+#define MD_USER_COLS                                                                               \
+    "u.id, u.email, u.display_name, u.role, u.active, u.is_operator, "                             \
+    "extract(epoch FROM u.created_at)::bigint, (u.password_hash IS NULL)"
+#define MD_USER_NCOLS 8
+
+/* Columns of an organization row, in the order md_model_org reads them. */
+#define MD_ORG_COLS                                                                                \
+    "o.id, o.slug, o.name, extract(epoch FROM o.created_at)::bigint, "                             \
+    "(SELECT count(*) FROM users x WHERE x.org_id = o.id AND x.active)"
+#define MD_ORG_NCOLS 5
+
+Mentor__V1__User *md_model_user(md_req_t *req, const PGresult *r, int row, int col);
+Mentor__V1__Org *md_model_org(md_req_t *req, const PGresult *r, int row, int col);
+
+/* Statements reading the caller's own user and organization ($1 org id,
+ * $2 user id), used after login and by WhoAmI. */
+extern const char md_sql_self_user[];
+extern const char md_sql_self_org[];
+
+/* Lowercases and checks an e-mail address into out; 0 when invalid. */
+int md_model_email(const char *in, char *out, size_t outlen);
+/* Checks an organization slug: 2-40 of [a-z0-9-], starting with a letter. */
+int md_model_slug(const char *s);
+/* Checks a display or organization name: 1-200 bytes, no control chars. */
+int md_model_name(const char *s);
+const char *md_model_role_name(int role);
+
+#endif
