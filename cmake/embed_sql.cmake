@@ -2,7 +2,7 @@
 # file-name order. Invoked at build time with -DOUT=... -DSQL_DIR=...
 file(GLOB files ${SQL_DIR}/*.sql)
 list(SORT files)
-set(body "/* Generated from sql/*.sql at build time; do not edit. */\n#include <stddef.h>\n")
+set(body "/* Generated from the sql/ migrations at build time; do not edit. */\n#include <stddef.h>\n")
 string(APPEND body "struct md_migration { const char *name; const char *sql; };\n")
 set(table "const struct md_migration md_migrations[] = {\n")
 set(i 0)

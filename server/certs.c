@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,12 +27,12 @@
 #include "md_log.h"
 #include "md_tls.h"
 
-#define CA_DAYS 3650
+#define CA_DAYS     3650
 #define SERVER_DAYS 825
 /* Certificates start an hour in the past to tolerate clients whose clocks
  * run slightly behind. */
 #define BACKDATE_SECONDS 3600
-#define CN_MAX 64 /* RFC 5280 ub-common-name */
+#define CN_MAX           64 /* RFC 5280 ub-common-name */
 
 typedef struct {
     char dir[PATH_MAX];
@@ -397,8 +398,18 @@ int md_certs_ensure(const char *data_dir, char *cert, char *key, char *ca, size_
         set_err(err, errlen, "no data directory given");
         return MD_EINVAL;
     }
+    int rc = ensure_dir(data_dir, err, errlen);
+    if (rc != MD_OK)
+        return rc;
+    /* Absolute, so the paths handed out and logged stay valid whatever the
+     * working directory. */
+    char abs[PATH_MAX];
+    if (realpath(data_dir, abs) == NULL) {
+        set_err(err, errlen, "cannot resolve %s: %s", data_dir, strerror(errno));
+        return MD_EIO;
+    }
     tls_paths_t p;
-    if (copy_path(p.dir, sizeof(p.dir), data_dir, "tls") != 0 ||
+    if (copy_path(p.dir, sizeof(p.dir), abs, "tls") != 0 ||
         copy_path(p.ca_key, sizeof(p.ca_key), p.dir, "ca.key") != 0 ||
         copy_path(p.ca_crt, sizeof(p.ca_crt), p.dir, "ca.crt") != 0 ||
         copy_path(p.server_key, sizeof(p.server_key), p.dir, "server.key") != 0 ||
@@ -408,9 +419,7 @@ int md_certs_ensure(const char *data_dir, char *cert, char *key, char *ca, size_
         set_err(err, errlen, "data directory path too long: %s", data_dir);
         return MD_EINVAL;
     }
-    int rc = ensure_dir(data_dir, err, errlen);
-    if (rc == MD_OK)
-        rc = ensure_dir(p.dir, err, errlen);
+    rc = ensure_dir(p.dir, err, errlen);
     if (rc != MD_OK)
         return rc;
     /* The directory holds private keys: only mentord's user may enter. */

@@ -52,12 +52,12 @@ typedef enum {
  * only once md_pgembed_stop has returned. */
 struct md_pgembed_s {
     md_pgembed_state_t state;
-    char data_dir[PATH_MAX];    /* absolute */
-    char pgdata[PATH_MAX];      /* DATA_DIR/pg */
-    char run_dir[PATH_MAX];     /* DATA_DIR/run */
-    char bindir[PATH_MAX];      /* where initdb and postgres live */
+    char data_dir[PATH_MAX]; /* absolute */
+    char pgdata[PATH_MAX];   /* DATA_DIR/pg */
+    char run_dir[PATH_MAX];  /* DATA_DIR/run */
+    char bindir[PATH_MAX];   /* where initdb and postgres live */
     char postgres_bin[PATH_MAX];
-    char log_path[PATH_MAX];    /* DATA_DIR/postgres.log */
+    char log_path[PATH_MAX]; /* DATA_DIR/postgres.log */
     char owner_conninfo[MD_PGEMBED_CONNINFO_MAX];
     char app_conninfo[MD_PGEMBED_CONNINFO_MAX];
     int drop_privileges; /* running as root: children run as `postgres` */
@@ -65,7 +65,7 @@ struct md_pgembed_s {
     gid_t run_gid;
     uv_loop_t *loop;
     uv_process_t proc;
-    int proc_open; /* proc initialized and its close callback not yet run */
+    int proc_open;         /* proc initialized and its close callback not yet run */
     uv_timer_t stop_timer; /* bounds md_pgembed_stop's wait */
     int timer_open;
     int stop_timed_out;
@@ -78,8 +78,8 @@ struct md_pgembed_s {
 /* Locate the binaries (bindir, else `pg_config --bindir`, else the newest
  * /usr/lib/postgresql/<N>/bin), create DATA_DIR, DATA_DIR/run and
  * DATA_DIR/pg, and run initdb when DATA_DIR/pg/PG_VERSION is missing. */
-MD_WUR int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindir,
-                              char *err, size_t errlen);
+MD_WUR int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindir, char *err,
+                              size_t errlen);
 
 /* Spawn postgres on loop, wait up to 60 s until it accepts connections, then
  * create the `mentord` database and the `mentord_app` login role if missing.

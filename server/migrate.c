@@ -220,8 +220,8 @@ static int apply_one(PGconn *conn, const struct md_migration *m, char *err, size
         goto rollback;
     }
     const char *params[1] = {m->name};
-    res = PQexecParams(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL,
-                       params, NULL, NULL, 0);
+    res = PQexecParams(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params,
+                       NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         describe_error(conn, res, NULL, msg, sizeof(msg));
         PQclear(res);
@@ -239,15 +239,14 @@ rollback:
     return MD_EDB;
 }
 
-int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *err,
-                   size_t errlen)
+int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *err, size_t errlen)
 {
     char msg[512];
     char sql[128];
     int rc = MD_EDB;
     int locked = 0;
     PGresult *applied = NULL;
-    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *keys[] = {"dbname", "fallback_application_name", NULL};
     const char *values[] = {owner_conninfo, "mentord-migrate", NULL};
 
     if (owner_conninfo == NULL) {
@@ -366,9 +365,9 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
     PQclear(res);
     if (super || bypass) {
         set_err(err, errlen,
-                "role mentord_app is %s; row-level security would not separate organizations; "
+                "role mentord_app is%s%s; row-level security would not separate organizations; "
                 "run ALTER ROLE mentord_app NOSUPERUSER NOBYPASSRLS",
-                super && bypass ? "SUPERUSER and BYPASSRLS" : super ? "SUPERUSER" : "BYPASSRLS");
+                super ? " SUPERUSER" : "", bypass ? " BYPASSRLS" : "");
         goto cleanup;
     }
     rc = MD_OK;

@@ -32,12 +32,12 @@
 /* With listen_addresses empty the port only names the socket file
  * (.s.PGSQL.5432); it is fixed so that PGPORT in the environment cannot make
  * the server and mentord's libpq disagree. */
-#define PG_PORT "5432"
-#define PG_SOCKET_NAME "/.s.PGSQL." PG_PORT
+#define PG_PORT          "5432"
+#define PG_SOCKET_NAME   "/.s.PGSQL." PG_PORT
 #define START_TIMEOUT_MS 60000
-#define STOP_TIMEOUT_MS 30000
+#define STOP_TIMEOUT_MS  30000
 #define PING_INTERVAL_MS 50
-#define TAIL_BYTES 600
+#define TAIL_BYTES       600
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) MD_PRINTF(3, 4);
 
@@ -139,8 +139,8 @@ static int find_bindir(md_pgembed_t *pg, const char *bindir, char *err, size_t e
         /* An explicit choice is never second-guessed. */
         const char *missing = missing_binary(bindir);
         if (missing != NULL) {
-            set_err(err, errlen, "PostgreSQL binary %s not found or not executable in %s",
-                    missing, bindir);
+            set_err(err, errlen, "PostgreSQL binary %s not found or not executable in %s", missing,
+                    bindir);
             return MD_EINVAL;
         }
         snprintf(pg->bindir, sizeof(pg->bindir), "%s", bindir);
@@ -219,8 +219,9 @@ static void file_tail(const char *path, off_t from, char *out, size_t outlen)
     size_t o = 0;
     for (; *p != '\0' && o + 4 < outlen; p++) {
         if (*p == '\n') {
-            if (p[1] == '\0')
-                break;
+            /* Blank lines and the final newline add nothing. */
+            if (o == 0 || p[1] == '\n' || p[1] == '\0')
+                continue;
             memcpy(out + o, " | ", 3);
             o += 3;
         } else if ((unsigned char)*p >= 0x20 || *p == '\t') {
@@ -341,8 +342,7 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
         return MD_EIO;
     }
     if (pg->drop_privileges && fchown(fd, pg->run_uid, pg->run_gid) != 0) {
-        set_err(err, errlen, "cannot give %s to the postgres user: %s", log_path,
-                strerror(errno));
+        set_err(err, errlen, "cannot give %s to the postgres user: %s", log_path, strerror(errno));
         close(fd);
         return MD_EIO;
     }
@@ -354,8 +354,10 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
     }
     char pgdata_arg[PATH_MAX];
     snprintf(pgdata_arg, sizeof(pgdata_arg), "%s", pg->pgdata);
-    char *argv[] = {initdb,       "-D",           pgdata_arg,      "-U", "mentord_owner",
-                    "--auth=trust", "--encoding=UTF8", "--locale=C", NULL};
+    char *argv[] = {
+        initdb,       "-D", pgdata_arg, "-U", "mentord_owner", "--auth=trust", "--encoding=UTF8",
+        "--locale=C", NULL,
+    };
     md_log_info("pg_initdb", "pgdata=%s bindir=%s", pg->pgdata, pg->bindir);
 
     pid_t pid = fork();
@@ -397,8 +399,8 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
     char tail[TAIL_BYTES + 64];
     file_tail(log_path, 0, tail, sizeof(tail));
     if (WIFEXITED(status))
-        set_err(err, errlen, "initdb failed (exit %d): %s (full output in %s)",
-                WEXITSTATUS(status), tail, log_path);
+        set_err(err, errlen, "initdb failed (exit %d): %s (full output in %s)", WEXITSTATUS(status),
+                tail, log_path);
     else
         set_err(err, errlen, "initdb killed by signal %d: %s (full output in %s)",
                 WIFSIGNALED(status) ? WTERMSIG(status) : 0, tail, log_path);
@@ -558,15 +560,14 @@ static void on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signa
     pg->term_signal = term_signal;
     uv_close((uv_handle_t *)proc, on_proc_close);
     if (was == MD_PGEMBED_STOPPING) {
-        md_log_info("pg_stopped", "pid=%d status=%lld signal=%d", proc->pid,
-                    (long long)exit_status, term_signal);
+        md_log_info("pg_stopped", "pid=%d status=%lld signal=%d", proc->pid, (long long)exit_status,
+                    term_signal);
         return;
     }
     if (was == MD_PGEMBED_RUNNING) {
         char q[PATH_MAX + 8];
         md_log_error("pg_exited", "pid=%d status=%lld signal=%d log=%s", proc->pid,
-                     (long long)exit_status, term_signal,
-                     md_log_quote(q, sizeof(q), pg->log_path));
+                     (long long)exit_status, term_signal, md_log_quote(q, sizeof(q), pg->log_path));
         if (pg->on_exit != NULL)
             pg->on_exit(pg, exit_status, term_signal);
     }
@@ -615,8 +616,7 @@ void md_pgembed_stop(md_pgembed_t *pg)
                 uv_run(pg->loop, UV_RUN_ONCE);
         }
         uv_close((uv_handle_t *)&pg->stop_timer, on_timer_close);
-        md_log_debug("pg_stop_done", "ms=%llu",
-                     (unsigned long long)((uv_hrtime() - t0) / 1000000));
+        md_log_debug("pg_stop_done", "ms=%llu", (unsigned long long)((uv_hrtime() - t0) / 1000000));
     }
     drain_handles(pg);
 }
@@ -671,8 +671,7 @@ static int bootstrap_cluster(md_pgembed_t *pg, char *err, size_t errlen)
         /* The cluster is mentord's own: the runtime role is put back into
          * shape rather than trusted as found. */
         char sql[128];
-        snprintf(sql, sizeof(sql), "%s ROLE mentord_app %s", have_role ? "ALTER" : "CREATE",
-                 attrs);
+        snprintf(sql, sizeof(sql), "%s ROLE mentord_app %s", have_role ? "ALTER" : "CREATE", attrs);
         res = PQexec(conn, sql);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             goto sql_error;
@@ -876,8 +875,8 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
         goto fail;
     if (build_conninfo(pg, pg->owner_conninfo, sizeof(pg->owner_conninfo), "mentord",
                        "mentord_owner") != 0 ||
-        build_conninfo(pg, pg->app_conninfo, sizeof(pg->app_conninfo), "mentord",
-                       "mentord_app") != 0) {
+        build_conninfo(pg, pg->app_conninfo, sizeof(pg->app_conninfo), "mentord", "mentord_app") !=
+            0) {
         set_err(err, errlen, "connection string too long");
         rc = MD_EINVAL;
         goto fail;
