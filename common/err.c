@@ -14,7 +14,8 @@ struct err_entry {
 };
 
 static const struct err_entry err_table[] = {
-#define XX(name, code, side, closes, msg) {MD_E##name, code, MD_SIDE_##side, closes, "E" #name, msg},
+#define XX(name, code, side, closes, msg)                                                          \
+    {MD_E##name, code, MD_SIDE_##side, closes, "E" #name, msg},
     MD_ERRNO_MAP(XX)
 #undef XX
 };

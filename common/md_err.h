@@ -53,7 +53,7 @@ md_side_t md_err_side(int err);
 int md_err_closes(int err);
 
 #if defined(__GNUC__)
-#define MD_WUR __attribute__((warn_unused_result))
+#define MD_WUR          __attribute__((warn_unused_result))
 #define MD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define MD_WUR

@@ -12,7 +12,7 @@
 #include "md_buf.h"
 #include "md_err.h"
 
-#define MD_FRAME_HEADER 4
+#define MD_FRAME_HEADER      4
 #define MD_FRAME_DEFAULT_MAX (1024u * 1024u)
 
 typedef struct {

@@ -19,8 +19,8 @@ void md_log(md_log_level_t level, const char *event, const char *fmt, ...) MD_PR
 const char *md_log_quote(char *buf, size_t len, const char *s);
 
 #define md_log_debug(ev, ...) md_log(MD_LOG_DEBUG, ev, __VA_ARGS__)
-#define md_log_info(ev, ...) md_log(MD_LOG_INFO, ev, __VA_ARGS__)
-#define md_log_warn(ev, ...) md_log(MD_LOG_WARN, ev, __VA_ARGS__)
+#define md_log_info(ev, ...)  md_log(MD_LOG_INFO, ev, __VA_ARGS__)
+#define md_log_warn(ev, ...)  md_log(MD_LOG_WARN, ev, __VA_ARGS__)
 #define md_log_error(ev, ...) md_log(MD_LOG_ERROR, ev, __VA_ARGS__)
 
 #endif

@@ -32,8 +32,7 @@ void md_tls_last_error(char *buf, size_t len)
     ERR_clear_error();
 }
 
-SSL_CTX *md_tls_server_ctx(const char *cert_file, const char *key_file, char *errbuf,
-                           size_t errlen)
+SSL_CTX *md_tls_server_ctx(const char *cert_file, const char *key_file, char *errbuf, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)

@@ -15,7 +15,7 @@ SMOKE=0
 [ "${1:-}" = "--smoke" ] && SMOKE=1
 
 scripts/install-deps.sh build
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target mentord mentorctl >/dev/null
 
 DIR="${MENTORD_DEMO_DIR:-/var/tmp/mentord-demo}"

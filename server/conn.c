@@ -30,8 +30,8 @@ struct md_conn {
     md_buf_t wbuf; /* encrypted, being written */
     md_conn_state_t state;
     md_auth_t auth;
-    int refs;          /* 1 for the handles + one per request */
-    int handles_open;  /* tcp and timer */
+    int refs;         /* 1 for the handles + one per request */
+    int handles_open; /* tcp and timer */
     int writing;
     int reading;
     int paused;        /* frames left in the decoder while over the in-flight cap */
@@ -258,8 +258,8 @@ static void conn_update_reading(md_conn_t *c)
 {
     if (c->state == MD_CONN_CLOSING || c->draining || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
-    int want = c->in_flight < c->srv->cfg.max_in_flight &&
-               conn_queued(c) <= c->srv->cfg.output_soft_cap;
+    int want =
+        c->in_flight < c->srv->cfg.max_in_flight && conn_queued(c) <= c->srv->cfg.output_soft_cap;
     if (want && c->paused) {
         c->paused = 0;
         conn_process_frames(c);

@@ -54,6 +54,34 @@ void md_crypto_sha256_bytea(const char *s, char out[67])
     out[66] = '\0';
 }
 
+int md_crypto_code(char *out, size_t outlen, size_t nbytes)
+{
+    /* Lowercase letters and digits without look-alikes (0/o, 1/l): easy to
+     * read aloud or type, and never mistaken for a command-line option. */
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+    uint8_t raw[64];
+    if (nbytes > sizeof(raw) || outlen < (nbytes * 8 + 4) / 5 + 1)
+        return MD_EINVAL;
+    if (RAND_bytes(raw, (int)nbytes) != 1)
+        return MD_EINTERNAL;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < nbytes; i++) {
+        acc = (acc << 8) | raw[i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            out[o++] = alphabet[(acc >> bits) & 31];
+        }
+    }
+    if (bits > 0)
+        out[o++] = alphabet[(acc << (5 - bits)) & 31];
+    out[o] = '\0';
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return MD_OK;
+}
+
 int md_crypto_hash_password(const char *pw, char *out, size_t outlen)
 {
     uint8_t salt[16];

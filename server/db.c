@@ -20,7 +20,7 @@
 
 #include "md_log.h"
 
-#define DB_MAX_PREPARED 128
+#define DB_MAX_PREPARED   128
 #define DB_BACKOFF_MIN_MS 50
 #define DB_BACKOFF_MAX_MS 1000
 
@@ -47,7 +47,7 @@ struct md_db_txn {
     struct md_db_txn *next; /* queue link */
     /* Receiving side while running: which pipeline item is next. */
     int rx_stmt;
-    int rx_prepare; /* 1 while a Prepare result for rx_stmt is expected */
+    int rx_prepare;    /* 1 while a Prepare result for rx_stmt is expected */
     int *prepared_now; /* per statement: 1 when a Prepare was sent */
 };
 

@@ -7,7 +7,9 @@
 #include "md_log.h"
 
 #define ROW(k, name, fn, role, flags)                                                              \
-    {MENTOR__V1__REQUEST__KIND_##k, name, fn, role, flags}
+    {                                                                                              \
+        MENTOR__V1__REQUEST__KIND_##k, name, fn, role, flags                                       \
+    }
 
 const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(HELLO, "hello", md_h_hello, 0, MD_F_PREAUTH),

@@ -14,11 +14,11 @@
 #include "md_log.h"
 #include "md_model.h"
 
-#define PROTOCOL_MAJOR 1
-#define PROTOCOL_MINOR 0
+#define PROTOCOL_MAJOR     1
+#define PROTOCOL_MINOR     0
 #define MAX_LOGIN_FAILURES 5
-#define PASSWORD_MIN 10
-#define PASSWORD_MAX 1024
+#define PASSWORD_MIN       10
+#define PASSWORD_MAX       1024
 
 void md_h_hello(md_req_t *req)
 {
@@ -58,15 +58,15 @@ void md_h_hello(md_req_t *req)
 /* ---- shared: answer with the caller's user and org ------------------- */
 
 typedef struct {
-    char token[64];    /* a new session token to hand out, or "" */
+    char token[64]; /* a new session token to hand out, or "" */
     char token_hash[67];
     char pwhash[MD_PWHASH_MAX];
-    char *password;    /* arena copy, wiped when done */
+    char *password; /* arena copy, wiped when done */
     int verified;
     uint64_t org_id, user_id;
     char *stored_hash; /* arena copy */
     int64_t expires_at;
-    int result_kind;   /* which Response field carries the LoginReply */
+    int result_kind; /* which Response field carries the LoginReply */
 } auth_state_t;
 
 static void wipe_password(auth_state_t *st)
@@ -413,8 +413,7 @@ static void invite_hash_work(md_req_t *req)
 static void invite_hashed(md_req_t *req)
 {
     auth_state_t *st = req->state;
-    if (!st->verified ||
-        md_crypto_token(st->token, sizeof(st->token), MD_TOKEN_BYTES) != MD_OK) {
+    if (!st->verified || md_crypto_token(st->token, sizeof(st->token), MD_TOKEN_BYTES) != MD_OK) {
         md_req_fail(req, MD_EINTERNAL, NULL, NULL);
         return;
     }

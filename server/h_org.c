@@ -169,7 +169,7 @@ void md_h_org_create(md_req_t *req)
     }
     if (display[0] == '\0')
         display = st->email;
-    if (md_crypto_token(st->code, sizeof(st->code), MD_INVITE_BYTES) != MD_OK) {
+    if (md_crypto_code(st->code, sizeof(st->code), MD_INVITE_BYTES) != MD_OK) {
         md_req_fail(req, MD_EINTERNAL, NULL, NULL);
         return;
     }

@@ -134,20 +134,20 @@ void md_h_user_invite(md_req_t *req)
                     "display name must be 1-200 printable characters");
         return;
     }
-    int role = ui->role == MENTOR__V1__ROLE__ROLE_UNSPECIFIED ? MENTOR__V1__ROLE__MEMBER
-                                                                : (int)ui->role;
+    int role =
+        ui->role == MENTOR__V1__ROLE__ROLE_UNSPECIFIED ? MENTOR__V1__ROLE__MEMBER : (int)ui->role;
     if (!role_valid(role)) {
         md_req_fail(req, MD_EINVAL, "user_invite.role", "unknown role %d", role);
         return;
     }
-    if (md_crypto_token(st->code, sizeof(st->code), MD_INVITE_BYTES) != MD_OK) {
+    if (md_crypto_code(st->code, sizeof(st->code), MD_INVITE_BYTES) != MD_OK) {
         md_req_fail(req, MD_EINTERNAL, NULL, NULL);
         return;
     }
     char code_hash[67];
     md_crypto_sha256_bytea(st->code, code_hash);
-    const char *p[6] = {md_req_u64(req, a->org_id), st->email, name, md_req_i64(req, role),
-                        code_hash, md_req_u64(req, a->user_id)};
+    const char *p[6] = {md_req_u64(req, a->org_id), st->email, name,
+                        md_req_i64(req, role),      code_hash, md_req_u64(req, a->user_id)};
     submit1(req, SQL_USER_INVITE, 6, p, invite_done);
 }
 
@@ -293,8 +293,7 @@ static void deactivate_done(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     md_auth_t *a = md_req_auth(req);
-    md_server_forget_sessions(md_req_server(req), a->org_id,
-                              req->msg->user_deactivate->id, 0);
+    md_server_forget_sessions(md_req_server(req), a->org_id, req->msg->user_deactivate->id, 0);
     Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
     if (e == NULL) {
         md_req_fail(req, MD_ENOMEM, NULL, NULL);

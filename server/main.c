@@ -58,30 +58,29 @@ static int stopping;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mentord [OPTIONS]                 serve\n"
-            "       mentord init [OPTIONS] --org-slug SLUG --org-name NAME --admin-email EMAIL\n"
-            "                    [--admin-name NAME] (--password-stdin | --password-file FILE)\n"
-            "\n"
-            "Options:\n"
-            "  --data-dir DIR      state directory: embedded PostgreSQL, TLS certificates\n"
-            "                      (env MENTORD_DATA_DIR)\n"
-            "  --db URL            use this PostgreSQL instead of the embedded one; the role\n"
-            "                      should be mentord_app (env MENTORD_DB_URL)\n"
-            "  --db-owner URL      connection that owns the schema and runs migrations\n"
-            "                      (default: --db; env MENTORD_DB_OWNER_URL)\n"
-            "  --listen HOST:PORT  address to serve on (default 127.0.0.1:7411; env "
-            "MENTORD_LISTEN)\n"
-            "  --cert FILE --key FILE  TLS certificate chain and key (default: a private CA\n"
-            "                      and certificate created in DATA_DIR/tls)\n"
-            "  --pg-bindir DIR     where PostgreSQL's programs are\n"
-            "  --pool-size N       database connections (default 4)\n"
-            "  --max-frame BYTES   largest request frame (default 1048576)\n"
-            "  --max-in-flight N   unanswered requests per connection (default 64)\n"
-            "  --session-ttl SECS  session lifetime (default 43200)\n"
-            "  --idle-timeout SECS close connections idle this long (default 600)\n"
-            "  --log-level LEVEL   debug, info, warn or error (default info)\n"
-            "  --version, --help\n");
+    fprintf(f, "usage: mentord [OPTIONS]                 serve\n"
+               "       mentord init [OPTIONS] --org-slug SLUG --org-name NAME --admin-email EMAIL\n"
+               "                    [--admin-name NAME] (--password-stdin | --password-file FILE)\n"
+               "\n"
+               "Options:\n"
+               "  --data-dir DIR      state directory: embedded PostgreSQL, TLS certificates\n"
+               "                      (env MENTORD_DATA_DIR)\n"
+               "  --db URL            use this PostgreSQL instead of the embedded one; the role\n"
+               "                      should be mentord_app (env MENTORD_DB_URL)\n"
+               "  --db-owner URL      connection that owns the schema and runs migrations\n"
+               "                      (default: --db; env MENTORD_DB_OWNER_URL)\n"
+               "  --listen HOST:PORT  address to serve on (default 127.0.0.1:7411; env "
+               "MENTORD_LISTEN)\n"
+               "  --cert FILE --key FILE  TLS certificate chain and key (default: a private CA\n"
+               "                      and certificate created in DATA_DIR/tls)\n"
+               "  --pg-bindir DIR     where PostgreSQL's programs are\n"
+               "  --pool-size N       database connections (default 4)\n"
+               "  --max-frame BYTES   largest request frame (default 1048576)\n"
+               "  --max-in-flight N   unanswered requests per connection (default 64)\n"
+               "  --session-ttl SECS  session lifetime (default 43200)\n"
+               "  --idle-timeout SECS close connections idle this long (default 600)\n"
+               "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+               "  --version, --help\n");
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -311,8 +310,7 @@ static int run_init(const options_t *o)
         return 1;
     if (o->cert == NULL) {
         char cert[4096], key[4096], ca[4096], err[512];
-        if (md_certs_ensure(o->data_dir, cert, key, ca, sizeof(cert), err, sizeof(err)) !=
-            MD_OK) {
+        if (md_certs_ensure(o->data_dir, cert, key, ca, sizeof(cert), err, sizeof(err)) != MD_OK) {
             fprintf(stderr, "mentord: %s\n", err);
             return 1;
         }

@@ -36,11 +36,11 @@ typedef struct {
 
 typedef struct {
     int size;
-    int up;           /* connections ready or busy */
-    int busy;         /* connections running a transaction */
-    uint64_t queued;  /* transactions waiting for a connection */
-    uint64_t done;    /* transactions finished */
-    uint64_t failed;  /* transactions failed for any reason */
+    int up;          /* connections ready or busy */
+    int busy;        /* connections running a transaction */
+    uint64_t queued; /* transactions waiting for a connection */
+    uint64_t done;   /* transactions finished */
+    uint64_t failed; /* transactions failed for any reason */
     uint64_t reconnects;
 } md_db_stats_t;
 

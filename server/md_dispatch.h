@@ -16,10 +16,10 @@ enum {
 typedef void (*md_handler_fn)(md_req_t *req);
 
 struct md_dispatch_entry {
-    int kind;           /* Mentor__V1__Request__KindCase */
-    const char *name;   /* e.g. "user_invite" */
+    int kind;         /* Mentor__V1__Request__KindCase */
+    const char *name; /* e.g. "user_invite" */
     md_handler_fn handler;
-    int min_role;       /* Mentor__V1__Role; 0 for none */
+    int min_role; /* Mentor__V1__Role; 0 for none */
     int flags;
 };
 

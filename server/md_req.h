@@ -39,8 +39,7 @@ md_auth_t *md_req_auth(md_req_t *req);
 void md_req_reply(md_req_t *req, Mentor__V1__Response *resp);
 /* Send an error status and free the request. fmt NULL uses the table's
  * default message. */
-void md_req_fail(md_req_t *req, int err, const char *field, const char *fmt, ...)
-    MD_PRINTF(4, 5);
+void md_req_fail(md_req_t *req, int err, const char *field, const char *fmt, ...) MD_PRINTF(4, 5);
 /* Map a database failure to a status (unique violation -> ALREADY_EXISTS on
  * field, check violation -> INVALID_ARGUMENT, lost database -> UNAVAILABLE,
  * session check -> UNAUTHENTICATED / PERMISSION_DENIED) and fail. */

@@ -23,15 +23,15 @@ typedef struct md_conn md_conn_t;
 typedef struct md_server md_server_t;
 
 typedef struct {
-    char listen[300];          /* HOST:PORT */
-    size_t max_frame;          /* payload bytes */
-    uint32_t max_in_flight;    /* unanswered requests per connection */
-    size_t output_soft_cap;    /* stop reading above this much queued output */
-    size_t output_hard_cap;    /* close above this */
-    uint64_t handshake_ms;     /* TLS handshake deadline */
-    uint64_t idle_ms;          /* close after this long without a request */
-    int session_ttl_seconds;   /* absolute session lifetime */
-    int max_connections;       /* total */
+    char listen[300];        /* HOST:PORT */
+    size_t max_frame;        /* payload bytes */
+    uint32_t max_in_flight;  /* unanswered requests per connection */
+    size_t output_soft_cap;  /* stop reading above this much queued output */
+    size_t output_hard_cap;  /* close above this */
+    uint64_t handshake_ms;   /* TLS handshake deadline */
+    uint64_t idle_ms;        /* close after this long without a request */
+    int session_ttl_seconds; /* absolute session lifetime */
+    int max_connections;     /* total */
 } md_server_config_t;
 
 void md_server_config_defaults(md_server_config_t *cfg);
@@ -42,7 +42,7 @@ typedef struct {
     uint64_t org_id;
     uint64_t session_id;
     uint64_t user_id;
-    int role;        /* mentor.v1.Role */
+    int role; /* mentor.v1.Role */
     int is_operator;
 } md_auth_t;
 

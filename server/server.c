@@ -59,8 +59,8 @@ static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
     return MD_OK;
 }
 
-int md_server_start(md_server_t *srv, uv_loop_t *loop, const md_server_config_t *cfg,
-                    SSL_CTX *ctx, md_db_t *db, char *err, size_t errlen)
+int md_server_start(md_server_t *srv, uv_loop_t *loop, const md_server_config_t *cfg, SSL_CTX *ctx,
+                    md_db_t *db, char *err, size_t errlen)
 {
     srv->loop = loop;
     srv->cfg = *cfg;

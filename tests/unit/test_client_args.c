@@ -1,0 +1,601 @@
+/* test_client_args.c: unit tests for the pure parts of mentorctl: the
+ * option parser, typo suggestions, id and server address parsing, the JSON
+ * writer and its string escaper, RFC 3339 formatting, tables, config lines,
+ * the session and known_servers files (in a temporary directory), and the
+ * exit statuses of command lines that never reach the network. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "md_args.h"
+#include "md_cli.h"
+#include "md_net.h"
+#include "md_output.h"
+#include "md_session.h"
+
+static const md_opt_t test_opts[] = {
+    {"email", 0, MD_OPT_VALUE, 1, "EMAIL", "address"},
+    {"name", 0, MD_OPT_VALUE, 0, "NAME", "display name"},
+    {"all", 0, MD_OPT_FLAG, 0, NULL, "everything"},
+    {"json", 0, MD_OPT_FLAG, 0, NULL, "json"},
+    {"help", 'h', MD_OPT_FLAG, 0, NULL, "help"},
+};
+static const char *const test_pos[] = {"ID", "EXTRA"};
+static const md_args_spec_t test_spec = {test_opts, 5, 1, 2, test_pos};
+
+static int parse(md_args_t *a, const md_args_spec_t *spec, unsigned flags, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, flags);
+    for (;;) {
+        char *s = va_arg(ap, char *);
+        if (s == NULL)
+            break;
+        argv[argc++] = s;
+    }
+    va_end(ap);
+    return md_args_parse(a, spec, argc, argv, flags);
+}
+
+static void test_long_options_with_space_and_equals(void **state)
+{
+    (void)state;
+    md_args_t a;
+    assert_int_equal(parse(&a, &test_spec, 0, "7", "--email", "a@b.test", "--name=Ann Lee", NULL),
+                     MD_OK);
+    assert_string_equal(md_args_get(&a, "email"), "a@b.test");
+    assert_string_equal(md_args_get(&a, "name"), "Ann Lee");
+    assert_null(md_args_get(&a, "all"));
+    assert_int_equal(a.npos, 1);
+    assert_string_equal(a.pos[0], "7");
+    /* An empty value after '=' is a value, and the last one given wins. */
+    assert_int_equal(parse(&a, &test_spec, 0, "--email=x", "--email=", "1", NULL), MD_OK);
+    assert_string_equal(md_args_get(&a, "email"), "");
+    /* '=' inside the value belongs to the value. */
+    assert_int_equal(parse(&a, &test_spec, 0, "--email=a=b", "1", NULL), MD_OK);
+    assert_string_equal(md_args_get(&a, "email"), "a=b");
+}
+
+static void test_flags(void **state)
+{
+    (void)state;
+    md_args_t a;
+    assert_int_equal(parse(&a, &test_spec, 0, "--all", "1", "--json", "--email", "e", NULL),
+                     MD_OK);
+    assert_true(md_args_has(&a, "all"));
+    assert_true(md_args_has(&a, "json"));
+    assert_false(md_args_has(&a, "name"));
+    assert_false(md_args_has(&a, "no-such-option"));
+    assert_int_equal(parse(&a, &test_spec, 0, "--all=yes", "1", "--email", "e", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "option --all takes no value");
+}
+
+static void test_missing_value(void **state)
+{
+    (void)state;
+    md_args_t a;
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "--email", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "option --email needs a value (EMAIL)");
+    /* The next option is not swallowed as the value. */
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "--email", "--name", "x", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "option --email needs a value (EMAIL)");
+    /* A value starting with a single dash is still a value. */
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "--name", "-x-", "--email", "e", NULL), MD_OK);
+    assert_string_equal(md_args_get(&a, "name"), "-x-");
+    /* A required option that is absent is named. */
+    assert_int_equal(parse(&a, &test_spec, 0, "1", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "missing required option --email EMAIL");
+}
+
+static void test_unknown_option(void **state)
+{
+    (void)state;
+    md_args_t a;
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "--emial", "x", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "unknown option '--emial' (did you mean '--email'?)");
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "--frobnicate", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "unknown option '--frobnicate'");
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "--nmae=x", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "unknown option '--nmae' (did you mean '--name'?)");
+    assert_int_equal(parse(&a, &test_spec, 0, "-x", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "unknown option '-x'");
+}
+
+static void test_positionals(void **state)
+{
+    (void)state;
+    md_args_t a;
+    assert_int_equal(parse(&a, &test_spec, 0, "--email", "e", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "missing argument ID");
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "2", "--email", "e", NULL), MD_OK);
+    assert_int_equal(a.npos, 2);
+    assert_int_equal(parse(&a, &test_spec, 0, "1", "2", "3", "--email", "e", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "unexpected argument '3'");
+    /* After "--" everything is positional, and "-" alone always is. */
+    assert_int_equal(parse(&a, &test_spec, 0, "--email", "e", "--", "--all", "-", NULL), MD_OK);
+    assert_int_equal(a.npos, 2);
+    assert_string_equal(a.pos[0], "--all");
+    assert_string_equal(a.pos[1], "-");
+    assert_false(md_args_has(&a, "all"));
+}
+
+static void test_help_wins(void **state)
+{
+    (void)state;
+    md_args_t a;
+    /* Help needs no required option or positional. */
+    assert_int_equal(parse(&a, &test_spec, 0, "--help", NULL), MD_OK);
+    assert_true(a.help);
+    assert_int_equal(parse(&a, &test_spec, 0, "-h", NULL), MD_OK);
+    assert_true(a.help);
+    /* Even after a mistake on the same line. */
+    assert_int_equal(parse(&a, &test_spec, 0, "--bogus", "--help", NULL), MD_OK);
+    assert_true(a.help);
+    assert_string_equal(a.err, "");
+    /* But not when it is a positional after "--". */
+    assert_int_equal(parse(&a, &test_spec, 0, "--bogus", "--", "--help", NULL), MD_EINVAL);
+    assert_false(a.help);
+}
+
+static void test_stop_at_positional(void **state)
+{
+    (void)state;
+    static const md_opt_t gopts[] = {
+        {"server", 0, MD_OPT_VALUE, 0, "HOST:PORT", ""},
+        {"json", 0, MD_OPT_FLAG, 0, NULL, ""},
+    };
+    static const md_args_spec_t gspec = {gopts, 2, 0, 0, NULL};
+    md_args_t a;
+    assert_int_equal(parse(&a, &gspec, MD_ARGS_STOP_AT_POSITIONAL, "--server", "h:1", "--json",
+                           "user", "list", "--all", NULL),
+                     MD_OK);
+    assert_string_equal(md_args_get(&a, "server"), "h:1");
+    assert_true(md_args_has(&a, "json"));
+    assert_int_equal(a.next, 3);
+    assert_int_equal(a.npos, 0);
+    assert_int_equal(parse(&a, &gspec, MD_ARGS_STOP_AT_POSITIONAL, "--", "--json", NULL), MD_OK);
+    assert_int_equal(a.next, 1);
+    assert_false(md_args_has(&a, "json"));
+}
+
+static void test_parse_id(void **state)
+{
+    (void)state;
+    uint64_t id = 0;
+    assert_int_equal(md_parse_id("42", &id), MD_OK);
+    assert_int_equal(id, 42);
+    assert_int_equal(md_parse_id("18446744073709551615", &id), MD_OK);
+    assert_true(id == UINT64_MAX);
+    assert_int_equal(md_parse_id("18446744073709551616", &id), MD_EINVAL);
+    assert_int_equal(md_parse_id("0", &id), MD_EINVAL);
+    assert_int_equal(md_parse_id("-1", &id), MD_EINVAL);
+    assert_int_equal(md_parse_id("+1", &id), MD_EINVAL);
+    assert_int_equal(md_parse_id(" 1", &id), MD_EINVAL);
+    assert_int_equal(md_parse_id("12x", &id), MD_EINVAL);
+    assert_int_equal(md_parse_id("", &id), MD_EINVAL);
+}
+
+static void test_typo_suggestion(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"login", "logout", "whoami", "org", "user", "invite"};
+    assert_int_equal(md_edit_distance("whoami", "whoami"), 0);
+    assert_int_equal(md_edit_distance("whaomi", "whoami"), 1);
+    assert_int_equal(md_edit_distance("", "abc"), 3);
+    assert_int_equal(md_edit_distance("kitten", "sitting"), 3);
+    assert_string_equal(md_closest("whaomi", names, 6), "whoami");
+    assert_string_equal(md_closest("whoam", names, 6), "whoami");
+    assert_string_equal(md_closest("usr", names, 6), "user");
+    assert_string_equal(md_closest("logut", names, 6), "logout");
+    assert_string_equal(md_closest("invtie", names, 6), "invite");
+    assert_null(md_closest("frobnicate", names, 6));
+    assert_null(md_closest("x", names, 6));
+    /* An exact match is not a suggestion. */
+    assert_null(md_closest("org", names, 6));
+
+    /* The command table offers the same names. */
+    const char *top[32];
+    size_t n = md_cli_command_names(NULL, top, 32);
+    assert_string_equal(md_closest("whaomi", top, n), "whoami");
+    const char *sub[32];
+    n = md_cli_command_names("user", sub, 32);
+    assert_string_equal(md_closest("lsit", sub, n), "list");
+    assert_string_equal(md_closest("deactivte", sub, n), "deactivate");
+}
+
+static char *escape(const char *s)
+{
+    md_buf_t b;
+    md_buf_init(&b);
+    assert_int_equal(md_json_escape(&b, s), MD_OK);
+    assert_int_equal(md_buf_append(&b, "", 1), MD_OK);
+    char *out = strdup((const char *)md_buf_head(&b));
+    md_buf_free(&b);
+    return out;
+}
+
+static void check_escape(const char *in, const char *want)
+{
+    char *got = escape(in);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_json_escape(void **state)
+{
+    (void)state;
+    check_escape("", "\"\"");
+    check_escape("plain", "\"plain\"");
+    check_escape("say \"hi\"", "\"say \\\"hi\\\"\"");
+    check_escape("back\\slash", "\"back\\\\slash\"");
+    check_escape("a\nb\tc\rd\be\ff", "\"a\\nb\\tc\\rd\\be\\ff\"");
+    check_escape("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
+    check_escape("esc\x1b[31m", "\"esc\\u001b[31m\"");
+    /* Valid UTF-8 passes through untouched: 2, 3 and 4 byte sequences. */
+    check_escape("Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80", "\"Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    /* Malformed UTF-8 becomes U+FFFD, one per bad byte, keeping the JSON
+     * valid: a lone continuation byte, a truncated sequence, an overlong
+     * form and a UTF-16 surrogate. */
+    check_escape("a\x80z", "\"a\\ufffdz\"");
+    check_escape("\xe2\x82", "\"\\ufffd\\ufffd\"");
+    check_escape("\xc0\xaf", "\"\\ufffd\\ufffd\"");
+    check_escape("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
+    /* '/' needs no escape. */
+    check_escape("a/b", "\"a/b\"");
+}
+
+static void test_json_writer(void **state)
+{
+    (void)state;
+    md_json_t j;
+    md_json_init(&j);
+    md_json_begin_object(&j, NULL);
+    md_json_begin_object(&j, "user");
+    md_json_uint(&j, "id", 18446744073709551615ull);
+    md_json_string(&j, "email", "a@b.test");
+    md_json_bool(&j, "active", 1);
+    md_json_bool(&j, "operator", 0);
+    md_json_time(&j, "created_at", 1795428000);
+    md_json_time(&j, "unset_at", 0);
+    md_json_int(&j, "delta", -5);
+    md_json_string(&j, "none", NULL);
+    md_json_end_object(&j);
+    md_json_begin_array(&j, "users");
+    md_json_begin_object(&j, NULL);
+    md_json_end_object(&j);
+    md_json_uint(&j, NULL, 2);
+    md_json_end_array(&j);
+    md_json_begin_array(&j, "empty");
+    md_json_end_array(&j);
+    md_json_end_object(&j);
+    const char *doc = md_json_finish(&j);
+    assert_non_null(doc);
+    assert_string_equal(doc, "{\"user\":{\"id\":18446744073709551615,\"email\":\"a@b.test\","
+                             "\"active\":true,\"operator\":false,"
+                             "\"created_at\":\"2026-11-23T10:00:00Z\",\"unset_at\":null,"
+                             "\"delta\":-5,\"none\":null},\"users\":[{},2],\"empty\":[]}");
+    md_json_free(&j);
+
+    /* A document left open is not a document. */
+    md_json_init(&j);
+    md_json_begin_object(&j, NULL);
+    assert_null(md_json_finish(&j));
+    md_json_free(&j);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    char buf[MD_TIME_LEN];
+    assert_int_equal(md_fmt_rfc3339(0, buf, sizeof(buf)), MD_OK);
+    assert_string_equal(buf, "1970-01-01T00:00:00Z");
+    assert_int_equal(md_fmt_rfc3339(1795428000, buf, sizeof(buf)), MD_OK);
+    assert_string_equal(buf, "2026-11-23T10:00:00Z");
+    assert_int_equal(md_fmt_rfc3339(951782400, buf, sizeof(buf)), MD_OK);
+    assert_string_equal(buf, "2000-02-29T00:00:00Z");
+    assert_int_equal(md_fmt_rfc3339(-1, buf, sizeof(buf)), MD_OK);
+    assert_string_equal(buf, "1969-12-31T23:59:59Z");
+    /* Too small a buffer fails instead of truncating. */
+    char small[8];
+    assert_int_equal(md_fmt_rfc3339(0, small, sizeof(small)), MD_EINVAL);
+    assert_string_equal(small, "?");
+}
+
+static char *capture(void (*fn)(FILE *, const void *), const void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    fn(f, arg);
+    fclose(f);
+    return text;
+}
+
+static void print_table(FILE *f, const void *arg)
+{
+    assert_int_equal(md_table_print(arg, f), MD_OK);
+}
+
+static void print_kv(FILE *f, const void *arg)
+{
+    assert_int_equal(md_table_print_kv(arg, f), MD_OK);
+}
+
+static void test_tables(void **state)
+{
+    (void)state;
+    static const char *const headers[] = {"ID", "EMAIL", "NAME"};
+    md_table_t t;
+    md_table_init(&t, headers, 3);
+    md_table_add(&t, "1", "ann@x.test", "Zo\xc3\xab");
+    md_table_add(&t, "12", "b@x.test", "Bob\x1b[2J");
+    char *out = capture(print_table, &t);
+    assert_string_equal(out, "ID  EMAIL       NAME\n"
+                             "1   ann@x.test  Zo\xc3\xab\n"
+                             "12  b@x.test    Bob?[2J\n");
+    free(out);
+    md_table_free(&t);
+
+    md_table_init(&t, NULL, 2);
+    md_table_add(&t, "id", "7");
+    md_table_add(&t, "session expires", "2026-11-23T10:00:00Z");
+    out = capture(print_kv, &t);
+    assert_string_equal(out, "id:               7\n"
+                             "session expires:  2026-11-23T10:00:00Z\n");
+    free(out);
+    md_table_free(&t);
+}
+
+static void print_safe(FILE *f, const void *arg)
+{
+    md_out_safe(f, arg);
+}
+
+static void test_terminal_safety(void **state)
+{
+    (void)state;
+    /* C0 controls, DEL and the C1 control U+009B (CSI) are neutralised;
+     * ordinary UTF-8 such as U+00E9 is not. */
+    char *out = capture(print_safe, "a\x1b]0;t\x07\x7f\xc2\x9b\xc3\xa9");
+    assert_string_equal(out, "a?]0;t???\xc3\xa9");
+    free(out);
+}
+
+static void test_roles(void **state)
+{
+    (void)state;
+    int role = 0;
+    assert_int_equal(md_role_parse("coordinator", &role), MD_OK);
+    assert_string_equal(md_role_name(role), "coordinator");
+    assert_int_equal(md_role_parse("ADMIN", &role), MD_OK);
+    assert_string_equal(md_role_name(role), "admin");
+    assert_int_equal(md_role_parse("wizard", &role), MD_EINVAL);
+    assert_string_equal(md_role_name(0), "unspecified");
+    assert_string_equal(md_role_name(99), "unspecified");
+}
+
+static void test_endpoint(void **state)
+{
+    (void)state;
+    md_endpoint_t ep;
+    assert_int_equal(md_endpoint_parse("127.0.0.1:7411", &ep), MD_OK);
+    assert_string_equal(ep.host, "127.0.0.1");
+    assert_string_equal(ep.port, "7411");
+    assert_string_equal(ep.name, "127.0.0.1:7411");
+    assert_int_equal(md_endpoint_parse("Mentor.Example.COM", &ep), MD_OK);
+    assert_string_equal(ep.name, "mentor.example.com:7411");
+    assert_int_equal(md_endpoint_parse("[::1]:9000", &ep), MD_OK);
+    assert_string_equal(ep.host, "::1");
+    assert_string_equal(ep.name, "[::1]:9000");
+    assert_int_equal(md_endpoint_parse("::1", &ep), MD_OK);
+    assert_string_equal(ep.name, "[::1]:7411");
+    assert_int_equal(md_endpoint_parse("h:007", &ep), MD_OK);
+    assert_string_equal(ep.name, "h:7");
+    assert_int_equal(md_endpoint_parse("", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse(":7411", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("h:", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("h:0", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("h:65536", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("h:12ab", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("[::1", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("[::1]x", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("a b:1", &ep), MD_EINVAL);
+    assert_int_equal(md_endpoint_parse("user@h:1", &ep), MD_EINVAL);
+}
+
+static void test_config_lines(void **state)
+{
+    (void)state;
+    char key[16];
+    char val[64];
+    assert_int_equal(md_config_parse_line("server = h:1\n", key, sizeof(key), val, sizeof(val)),
+                     1);
+    assert_string_equal(key, "server");
+    assert_string_equal(val, "h:1");
+    assert_int_equal(md_config_parse_line("  ca=/etc/ca.pem", key, sizeof(key), val, sizeof(val)),
+                     1);
+    assert_string_equal(key, "ca");
+    assert_string_equal(val, "/etc/ca.pem");
+    assert_int_equal(md_config_parse_line("ca =", key, sizeof(key), val, sizeof(val)), 1);
+    assert_string_equal(val, "");
+    assert_int_equal(md_config_parse_line("# comment", key, sizeof(key), val, sizeof(val)), 0);
+    assert_int_equal(md_config_parse_line("   \n", key, sizeof(key), val, sizeof(val)), 0);
+    assert_int_equal(md_config_parse_line("", key, sizeof(key), val, sizeof(val)), 0);
+    assert_int_equal(md_config_parse_line("no equals", key, sizeof(key), val, sizeof(val)),
+                     MD_EINVAL);
+    assert_int_equal(md_config_parse_line(" = v", key, sizeof(key), val, sizeof(val)), MD_EINVAL);
+    assert_int_equal(
+        md_config_parse_line("a_very_long_key_name = v", key, sizeof(key), val, sizeof(val)),
+        MD_EINVAL);
+}
+
+/* Point HOME and the XDG variables at a fresh directory; returns it. */
+static char *scratch_home(void)
+{
+    char tmpl[] = "/tmp/mentorctl-test-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    char path[512];
+    setenv("HOME", dir, 1);
+    snprintf(path, sizeof(path), "%s/config", dir);
+    setenv("XDG_CONFIG_HOME", path, 1);
+    snprintf(path, sizeof(path), "%s/state", dir);
+    setenv("XDG_STATE_HOME", path, 1);
+    return strdup(dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_home(char *dir)
+{
+    assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    free(dir);
+}
+
+static void test_session_files(void **state)
+{
+    (void)state;
+    char *home = scratch_home();
+    char err[MD_PATH_LEN + 128];
+    md_paths_t p;
+    md_session_t s;
+    struct stat st;
+    assert_int_equal(md_paths_init(&p, err, sizeof(err)), MD_OK);
+    assert_int_equal(md_session_load(&p, &s, err, sizeof(err)), MD_ENOTFOUND);
+
+    memset(&s, 0, sizeof(s));
+    snprintf(s.server, sizeof(s.server), "127.0.0.1:7411");
+    snprintf(s.token, sizeof(s.token), "tok-123");
+    assert_int_equal(md_session_save(&p, &s, err, sizeof(err)), MD_OK);
+    assert_int_equal(stat(p.state_dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(p.session_file, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    md_session_clear(&s);
+    assert_int_equal(md_session_load(&p, &s, err, sizeof(err)), MD_OK);
+    assert_string_equal(s.server, "127.0.0.1:7411");
+    assert_string_equal(s.token, "tok-123");
+    assert_int_equal(md_session_delete(&p, err, sizeof(err)), MD_OK);
+    assert_int_equal(md_session_delete(&p, err, sizeof(err)), MD_OK);
+    assert_int_equal(md_session_load(&p, &s, err, sizeof(err)), MD_ENOTFOUND);
+
+    char hex[MD_FP_LEN];
+    const char *fp1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    const char *fp2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    assert_int_equal(md_known_lookup(&p, "h:1", hex, err, sizeof(err)), 0);
+    assert_int_equal(md_known_add(&p, "h:1", fp1, err, sizeof(err)), MD_OK);
+    assert_int_equal(md_known_add(&p, "h:12", fp2, err, sizeof(err)), MD_OK);
+    assert_int_equal(md_known_lookup(&p, "h:1", hex, err, sizeof(err)), 1);
+    assert_string_equal(hex, fp1);
+    assert_int_equal(md_known_lookup(&p, "h:12", hex, err, sizeof(err)), 1);
+    assert_string_equal(hex, fp2);
+    assert_int_equal(md_known_lookup(&p, "h:2", hex, err, sizeof(err)), 0);
+
+    /* The config file: relative CA paths are taken from its directory. */
+    md_config_t cfg;
+    assert_int_equal(md_config_load(&p, &cfg, err, sizeof(err)), MD_OK);
+    assert_string_equal(cfg.server, "");
+    char parent[MD_PATH_LEN + 16];
+    snprintf(parent, sizeof(parent), "%s/config", home);
+    assert_int_equal(mkdir(parent, 0700), 0);
+    assert_int_equal(mkdir(p.config_dir, 0700), 0);
+    FILE *f = fopen(p.config_file, "w");
+    assert_non_null(f);
+    fputs("# defaults\nserver = example.test:9000\nca = ca.pem\n", f);
+    fclose(f);
+    assert_int_equal(md_config_load(&p, &cfg, err, sizeof(err)), MD_OK);
+    assert_string_equal(cfg.server, "example.test:9000");
+    char want[MD_PATH_LEN + 16];
+    snprintf(want, sizeof(want), "%s/ca.pem", p.config_dir);
+    assert_string_equal(cfg.ca, want);
+    remove_home(home);
+}
+
+static int run_cli(int argc, const char **argv)
+{
+    return md_cli_main(argc, (char **)argv);
+}
+
+static void test_cli_without_network(void **state)
+{
+    (void)state;
+    char *home = scratch_home();
+    const char *help[] = {"mentorctl", "--help"};
+    assert_int_equal(run_cli(2, help), 0);
+    const char *group_help[] = {"mentorctl", "user", "--help"};
+    assert_int_equal(run_cli(3, group_help), 0);
+    const char *cmd_help[] = {"mentorctl", "user", "invite", "--help"};
+    assert_int_equal(run_cli(4, cmd_help), 0);
+    const char *help_cmd[] = {"mentorctl", "help", "org", "create"};
+    assert_int_equal(run_cli(4, help_cmd), 0);
+    const char *version[] = {"mentorctl", "--version"};
+    assert_int_equal(run_cli(2, version), 0);
+
+    const char *none[] = {"mentorctl"};
+    assert_int_equal(run_cli(1, none), 2);
+    const char *unknown[] = {"mentorctl", "frobnicate"};
+    assert_int_equal(run_cli(2, unknown), 2);
+    const char *unknown_sub[] = {"mentorctl", "user", "lsit"};
+    assert_int_equal(run_cli(3, unknown_sub), 2);
+    const char *group_only[] = {"mentorctl", "org"};
+    assert_int_equal(run_cli(2, group_only), 2);
+    const char *bad_opt[] = {"mentorctl", "--no-such-option", "whoami"};
+    assert_int_equal(run_cli(3, bad_opt), 2);
+    const char *missing[] = {"mentorctl", "user", "invite"};
+    assert_int_equal(run_cli(3, missing), 2);
+    const char *bad_role[] = {"mentorctl", "user", "update", "5", "--role", "wizard"};
+    assert_int_equal(run_cli(6, bad_role), 2);
+    const char *no_change[] = {"mentorctl", "user", "update", "5"};
+    assert_int_equal(run_cli(4, no_change), 2);
+    const char *bad_id[] = {"mentorctl", "user", "deactivate", "five"};
+    assert_int_equal(run_cli(4, bad_id), 2);
+    const char *show_both[] = {"mentorctl", "user", "show", "5", "--email", "a@b"};
+    assert_int_equal(run_cli(6, show_both), 2);
+    const char *bad_server[] = {"mentorctl", "--server", "h:99999", "whoami"};
+    assert_int_equal(run_cli(4, bad_server), 2);
+    remove_home(home);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_options_with_space_and_equals),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_missing_value),
+        cmocka_unit_test(test_unknown_option),
+        cmocka_unit_test(test_positionals),
+        cmocka_unit_test(test_help_wins),
+        cmocka_unit_test(test_stop_at_positional),
+        cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_typo_suggestion),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_json_writer),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_terminal_safety),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_config_lines),
+        cmocka_unit_test(test_session_files),
+        cmocka_unit_test(test_cli_without_network),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
