@@ -71,8 +71,7 @@ static void test_flags(void **state)
 {
     (void)state;
     md_args_t a;
-    assert_int_equal(parse(&a, &test_spec, 0, "--all", "1", "--json", "--email", "e", NULL),
-                     MD_OK);
+    assert_int_equal(parse(&a, &test_spec, 0, "--all", "1", "--json", "--email", "e", NULL), MD_OK);
     assert_true(md_args_has(&a, "all"));
     assert_true(md_args_has(&a, "json"));
     assert_false(md_args_has(&a, "name"));
@@ -243,7 +242,8 @@ static void test_json_escape(void **state)
     check_escape("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
     check_escape("esc\x1b[31m", "\"esc\\u001b[31m\"");
     /* Valid UTF-8 passes through untouched: 2, 3 and 4 byte sequences. */
-    check_escape("Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80", "\"Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    check_escape("Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80",
+                 "\"Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80\"");
     /* Malformed UTF-8 becomes U+FFFD, one per bad byte, keeping the JSON
      * valid: a lone continuation byte, a truncated sequence, an overlong
      * form and a UTF-16 surrogate. */
@@ -420,8 +420,7 @@ static void test_config_lines(void **state)
     (void)state;
     char key[16];
     char val[64];
-    assert_int_equal(md_config_parse_line("server = h:1\n", key, sizeof(key), val, sizeof(val)),
-                     1);
+    assert_int_equal(md_config_parse_line("server = h:1\n", key, sizeof(key), val, sizeof(val)), 1);
     assert_string_equal(key, "server");
     assert_string_equal(val, "h:1");
     assert_int_equal(md_config_parse_line("  ca=/etc/ca.pem", key, sizeof(key), val, sizeof(val)),

@@ -1,0 +1,495 @@
+/* cli.c: the front of mentorctl. One static table lists every command with
+ * its handler, options, usage and help; dispatch, the help pages and the
+ * "did you mean" suggestions are all read from it, so a new command is one
+ * new row. This file also settles the settings every command needs (which
+ * server, which CA, text or JSON) from flags, environment, config file and
+ * saved session, in that order of precedence, before any handler runs. */
+#include "md_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "md_cmd.h"
+
+typedef struct {
+    const char *group; /* NULL for a top-level command */
+    const char *name;
+    md_cmd_fn fn;
+    const char *usage;   /* the synopsis after "mentorctl " */
+    const char *summary; /* one line for command lists */
+    const char *help;    /* the paragraph of the command's help page */
+    md_args_spec_t spec;
+} command_t;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+} group_t;
+
+#define OPT_JSON                                                                                   \
+    {                                                                                              \
+        "json", 0, MD_OPT_FLAG, 0, NULL, "print the result as one JSON document"                   \
+    }
+#define OPT_HELP                                                                                   \
+    {                                                                                              \
+        "help", 'h', MD_OPT_FLAG, 0, NULL, "show this help"                                        \
+    }
+#define OPT_PASSWORD_STDIN                                                                         \
+    {                                                                                              \
+        "password-stdin", 0, MD_OPT_FLAG, 0, NULL,                                                 \
+            "read the password from the first line of standard input"                              \
+    }
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define SPEC(opts, min, max, names)                                                                \
+    {                                                                                              \
+        opts, COUNT(opts), min, max, names                                                         \
+    }
+
+static const md_opt_t opts_plain[] = {OPT_JSON, OPT_HELP};
+static const md_opt_t opts_login[] = {
+    {"org", 0, MD_OPT_VALUE, 1, "SLUG", "the organization's slug"},
+    {"email", 0, MD_OPT_VALUE, 1, "EMAIL", "your email address"},
+    OPT_PASSWORD_STDIN,
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_invite_accept[] = {OPT_PASSWORD_STDIN, OPT_JSON, OPT_HELP};
+static const md_opt_t opts_org_create[] = {
+    {"slug", 0, MD_OPT_VALUE, 1, "SLUG", "short name: 2-40 of a-z, 0-9 and '-', first a letter"},
+    {"name", 0, MD_OPT_VALUE, 1, "NAME", "the organization's full name"},
+    {"admin-email", 0, MD_OPT_VALUE, 1, "EMAIL", "email address of the first admin"},
+    {"admin-name", 0, MD_OPT_VALUE, 0, "NAME",
+     "the admin's display name (default: the email before '@')"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_user_invite[] = {
+    {"email", 0, MD_OPT_VALUE, 1, "EMAIL", "the person's email address"},
+    {"name", 0, MD_OPT_VALUE, 0, "NAME", "display name (default: the email before '@')"},
+    {"role", 0, MD_OPT_VALUE, 0, "ROLE", "member, coordinator or admin (default: member)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_user_list[] = {
+    {"all", 0, MD_OPT_FLAG, 0, NULL, "include deactivated users"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_user_show[] = {
+    {"email", 0, MD_OPT_VALUE, 0, "EMAIL", "find the user by email address instead of id"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_user_update[] = {
+    {"role", 0, MD_OPT_VALUE, 0, "ROLE", "new role: member, coordinator or admin"},
+    {"name", 0, MD_OPT_VALUE, 0, "NAME", "new display name"},
+    OPT_JSON,
+    OPT_HELP,
+};
+
+static const char *const pos_code[] = {"CODE"};
+static const char *const pos_id[] = {"ID"};
+
+static const command_t commands[] = {
+    {NULL, "login", md_cmd_login, "login --org SLUG --email EMAIL [--password-stdin]",
+     "Log in and save the session",
+     "Log in to the server with your organization, email and password, and save\n"
+     "the session so later commands are authenticated. The password is asked\n"
+     "for on the terminal, or read from standard input with --password-stdin.",
+     SPEC(opts_login, 0, 0, NULL)},
+    {NULL, "logout", md_cmd_logout, "logout", "End the session and forget it",
+     "End the saved session on the server and remove it from this machine.",
+     SPEC(opts_plain, 0, 0, NULL)},
+    {NULL, "whoami", md_cmd_whoami, "whoami", "Show who you are logged in as",
+     "Show the user, organization and expiry of the saved session.", SPEC(opts_plain, 0, 0, NULL)},
+    {"invite", "accept", md_cmd_invite_accept, "invite accept CODE [--password-stdin]",
+     "Accept an invitation, set your password and log in",
+     "Redeem the invitation CODE you were given, choose your password (at least\n"
+     "10 characters) and log in. The password is asked for twice on the terminal,\n"
+     "or read once from standard input with --password-stdin.",
+     SPEC(opts_invite_accept, 1, 1, pos_code)},
+    {"org", "show", md_cmd_org_show, "org show", "Show your organization",
+     "Show the organization you are logged in to.", SPEC(opts_plain, 0, 0, NULL)},
+    {"org", "list", md_cmd_org_list, "org list", "List every organization (operator)",
+     "List every organization on the server. Only the server operator may.",
+     SPEC(opts_plain, 0, 0, NULL)},
+    {"org", "create", md_cmd_org_create,
+     "org create --slug SLUG --name NAME --admin-email EMAIL [--admin-name NAME]",
+     "Create an organization and invite its first admin (operator)",
+     "Create an organization and its first admin, and print the admin's one-time\n"
+     "invitation code. Only the server operator may.",
+     SPEC(opts_org_create, 0, 0, NULL)},
+    {"user", "invite", md_cmd_user_invite, "user invite --email EMAIL [--name NAME] [--role ROLE]",
+     "Invite a user to your organization (admin)",
+     "Create a user in your organization and print their one-time invitation\n"
+     "code, valid for 7 days. Only admins may.",
+     SPEC(opts_user_invite, 0, 0, NULL)},
+    {"user", "list", md_cmd_user_list, "user list [--all]", "List the users of your organization",
+     "List the users of your organization: active and invited ones, and with\n"
+     "--all deactivated ones too. Admins and coordinators may.",
+     SPEC(opts_user_list, 0, 0, NULL)},
+    {"user", "show", md_cmd_user_show, "user show (ID | --email EMAIL)", "Show one user",
+     "Show one user of your organization, by id or by email. Members may only\n"
+     "see themselves.",
+     SPEC(opts_user_show, 0, 1, pos_id)},
+    {"user", "update", md_cmd_user_update, "user update ID [--role ROLE] [--name NAME]",
+     "Change a user's role or name (admin)",
+     "Change the role and/or display name of a user. Only admins may, and an\n"
+     "admin cannot take away their own admin role.",
+     SPEC(opts_user_update, 1, 1, pos_id)},
+    {"user", "deactivate", md_cmd_user_deactivate, "user deactivate ID",
+     "Deactivate a user (admin)",
+     "Deactivate a user: their sessions end at once and they can no longer log\n"
+     "in. Only admins may, and not on themselves.",
+     SPEC(opts_plain, 1, 1, pos_id)},
+};
+
+static const group_t groups[] = {
+    {"invite", "Accept an invitation"},
+    {"org", "Organizations"},
+    {"user", "Users of your organization"},
+};
+
+static const md_opt_t global_opts[] = {
+    {"server", 0, MD_OPT_VALUE, 0, "HOST:PORT", "the server (default 127.0.0.1:7411)"},
+    {"ca", 0, MD_OPT_VALUE, 0, "FILE", "verify the server's certificate against this CA"},
+    {"json", 0, MD_OPT_FLAG, 0, NULL, "print results as JSON"},
+    {"version", 0, MD_OPT_FLAG, 0, NULL, "print the version and exit"},
+    OPT_HELP,
+};
+static const md_args_spec_t global_spec = SPEC(global_opts, 0, 0, NULL);
+
+#define DEFAULT_SERVER "127.0.0.1:" MD_NET_DEFAULT_PORT
+
+static const group_t *find_group(const char *name)
+{
+    for (size_t i = 0; i < COUNT(groups); i++) {
+        if (strcmp(groups[i].name, name) == 0)
+            return &groups[i];
+    }
+    return NULL;
+}
+
+static const command_t *find_command(const char *group, const char *name)
+{
+    for (size_t i = 0; i < COUNT(commands); i++) {
+        const command_t *c = &commands[i];
+        int same_group =
+            group == NULL ? c->group == NULL : c->group != NULL && strcmp(c->group, group) == 0;
+        if (same_group && strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+size_t md_cli_command_names(const char *group, const char **out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < COUNT(commands) && n < cap; i++) {
+        const command_t *c = &commands[i];
+        if (group == NULL ? c->group == NULL : c->group != NULL && strcmp(c->group, group) == 0)
+            out[n++] = c->name;
+    }
+    if (group == NULL) {
+        for (size_t i = 0; i < COUNT(groups) && n < cap; i++)
+            out[n++] = groups[i].name;
+        if (n < cap)
+            out[n++] = "help";
+    }
+    return n;
+}
+
+static void full_name(const command_t *c, char *buf, size_t len)
+{
+    if (c->group != NULL)
+        snprintf(buf, len, "%s %s", c->group, c->name);
+    else
+        snprintf(buf, len, "%s", c->name);
+}
+
+static void print_command_list(FILE *f, const char *group)
+{
+    for (size_t i = 0; i < COUNT(commands); i++) {
+        const command_t *c = &commands[i];
+        char name[64];
+        if (group != NULL && (c->group == NULL || strcmp(c->group, group) != 0))
+            continue;
+        full_name(c, name, sizeof(name));
+        fprintf(f, "  %-18s %s\n", name, c->summary);
+    }
+}
+
+static void print_options(FILE *f, const md_opt_t *opts, size_t n)
+{
+    char left[MD_ARGS_MAX_OPTS][64];
+    size_t width = 0;
+    if (n > MD_ARGS_MAX_OPTS)
+        n = MD_ARGS_MAX_OPTS;
+    for (size_t i = 0; i < n; i++) {
+        const md_opt_t *o = &opts[i];
+        char shortpart[8] = "";
+        if (o->short_name != 0)
+            snprintf(shortpart, sizeof(shortpart), "-%c, ", o->short_name);
+        snprintf(left[i], sizeof(left[i]), "%s--%s%s%s", shortpart, o->name,
+                 o->kind == MD_OPT_VALUE ? " " : "", o->kind == MD_OPT_VALUE ? o->metavar : "");
+        if (strlen(left[i]) > width)
+            width = strlen(left[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-*s  %s%s\n", (int)width, left[i], opts[i].help,
+                opts[i].required ? " (required)" : "");
+}
+
+static void print_main_help(FILE *f)
+{
+    fprintf(f, "usage: mentorctl [--server HOST:PORT] [--ca FILE] [--json] COMMAND [ARGS...]\n"
+               "\n"
+               "mentorctl is the command-line client of mentord, the mentorship-program\n"
+               "server.\n"
+               "\n"
+               "Commands:\n");
+    print_command_list(f, NULL);
+    fprintf(f, "\nGlobal options (before the command; --json may also follow it):\n");
+    print_options(f, global_opts, COUNT(global_opts));
+    fprintf(f,
+            "\n"
+            "Run 'mentorctl COMMAND --help' for the options of a command.\n"
+            "\n"
+            "The server is taken from --server, else $MENTORCTL_SERVER, else 'server' in\n"
+            "the config file, else the server of the saved session, else %s.\n"
+            "Without --ca (or 'ca' in the config file) the server's certificate is\n"
+            "trusted on first use and its fingerprint pinned in known_servers.\n"
+            "\n"
+            "Files:\n"
+            "  $XDG_CONFIG_HOME/mentorctl/config (default ~/.config/mentorctl/config)\n"
+            "      'key = value' lines: server = HOST:PORT, ca = FILE; '#' comments\n"
+            "  $XDG_STATE_HOME/mentorctl/session (default ~/.local/state/mentorctl/session)\n"
+            "      the saved session of the last login\n"
+            "  $XDG_STATE_HOME/mentorctl/known_servers\n"
+            "      'HOST:PORT fingerprint' lines of servers trusted on first use\n"
+            "\n"
+            "Exit status: 0 success, 1 refused by the server, 2 usage error,\n"
+            "3 connection or TLS failure.\n",
+            DEFAULT_SERVER);
+}
+
+static void print_group_help(FILE *f, const group_t *g)
+{
+    fprintf(f, "usage: mentorctl %s COMMAND [ARGS...]\n\n%s.\n\nCommands:\n", g->name, g->summary);
+    print_command_list(f, g->name);
+    fprintf(f, "\nRun 'mentorctl %s COMMAND --help' for the options of a command.\n", g->name);
+}
+
+static void print_command_help(FILE *f, const command_t *c)
+{
+    fprintf(f, "usage: mentorctl %s [--json]\n\n%s\n\nOptions:\n", c->usage, c->help);
+    print_options(f, c->spec.opts, c->spec.nopts);
+}
+
+static int usage_error(const char *see, const char *msg, const char *suggestion)
+{
+    fprintf(stderr, "mentorctl: %s", msg);
+    if (suggestion != NULL)
+        fprintf(stderr, " (did you mean '%s'?)", suggestion);
+    if (see != NULL)
+        fprintf(stderr, "\nsee 'mentorctl %s --help'\n", see);
+    else
+        fprintf(stderr, "\nsee 'mentorctl --help'\n");
+    return MD_EXIT_USAGE;
+}
+
+static int unknown_command(const char *group, const char *word)
+{
+    const char *names[COUNT(commands) + COUNT(groups) + 1];
+    size_t n = md_cli_command_names(group, names, COUNT(names));
+    const char *best = md_closest(word, names, n);
+    char msg[160];
+    char sugg[128];
+    if (group == NULL) {
+        snprintf(msg, sizeof(msg), "unknown command '%s'", word);
+        return usage_error(NULL, msg, best);
+    }
+    snprintf(msg, sizeof(msg), "unknown command '%s %s'", group, word);
+    if (best != NULL)
+        snprintf(sugg, sizeof(sugg), "%s %s", group, best);
+    return usage_error(group, msg, best != NULL ? sugg : NULL);
+}
+
+/* "mentorctl help [GROUP [COMMAND]]", the spelling git and many others
+ * accept, shows the same pages as --help. */
+static int help_command(int argc, char *argv[])
+{
+    if (argc == 0) {
+        print_main_help(stdout);
+        return MD_EXIT_OK;
+    }
+    const command_t *c = argc == 1 ? find_command(NULL, argv[0]) : NULL;
+    const group_t *g = find_group(argv[0]);
+    if (c == NULL && g != NULL && argc >= 2)
+        c = find_command(g->name, argv[1]);
+    if (c != NULL) {
+        print_command_help(stdout, c);
+        return MD_EXIT_OK;
+    }
+    if (g != NULL && argc == 1) {
+        print_group_help(stdout, g);
+        return MD_EXIT_OK;
+    }
+    if (g != NULL)
+        return unknown_command(g->name, argv[1]);
+    return unknown_command(NULL, argv[0]);
+}
+
+/* Pick the server: --server, then $MENTORCTL_SERVER, then the config file,
+ * then the server of the saved session (so that after logging in to a
+ * server, later commands go to it without repeating --server), then the
+ * default. */
+static int resolve_server(md_ctx_t *ctx, const char *flag, const md_config_t *cfg)
+{
+    const char *env = getenv("MENTORCTL_SERVER");
+    const char *value = DEFAULT_SERVER;
+    const char *source = "the default";
+    md_session_t s;
+    char err[MD_PATH_LEN + 128];
+    if (flag != NULL) {
+        value = flag;
+        source = "--server";
+    } else if (env != NULL && env[0] != '\0') {
+        value = env;
+        source = "MENTORCTL_SERVER";
+    } else if (cfg->server[0] != '\0') {
+        value = cfg->server;
+        source = ctx->paths.config_file;
+    } else if (md_session_load(&ctx->paths, &s, err, sizeof(err)) == MD_OK) {
+        if (md_endpoint_parse(s.server, &ctx->ep) == MD_OK) {
+            md_session_clear(&s);
+            return MD_EXIT_OK;
+        }
+        md_session_clear(&s);
+    }
+    if (md_endpoint_parse(value, &ctx->ep) != MD_OK) {
+        fprintf(stderr,
+                "mentorctl: invalid server address '%s' from %s (expected HOST:PORT)\n"
+                "see 'mentorctl --help'\n",
+                value, source);
+        return MD_EXIT_USAGE;
+    }
+    return MD_EXIT_OK;
+}
+
+static int resolve_settings(md_ctx_t *ctx, const md_args_t *global)
+{
+    char err[MD_PATH_LEN + 128];
+    md_config_t cfg;
+    if (md_paths_init(&ctx->paths, err, sizeof(err)) != MD_OK ||
+        md_config_load(&ctx->paths, &cfg, err, sizeof(err)) != MD_OK) {
+        fprintf(stderr, "mentorctl: %s\n", err);
+        return MD_EXIT_USAGE;
+    }
+    int rc = resolve_server(ctx, md_args_get(global, "server"), &cfg);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    const char *ca = md_args_get(global, "ca");
+    if (ca == NULL)
+        ca = cfg.ca;
+    if (snprintf(ctx->ca_file, sizeof(ctx->ca_file), "%s", ca) >= (int)sizeof(ctx->ca_file)) {
+        fprintf(stderr, "mentorctl: the CA file path is too long\n");
+        return MD_EXIT_USAGE;
+    }
+    return MD_EXIT_OK;
+}
+
+/* The global option taking a value (--server, --ca) that arg names, if
+ * any, so that one misplaced after the command gets a precise hint instead
+ * of "unknown option". */
+static const md_opt_t *global_option(const char *arg)
+{
+    if (arg[0] != '-' || arg[1] != '-')
+        return NULL;
+    size_t len = strcspn(arg + 2, "=");
+    for (size_t i = 0; i < COUNT(global_opts); i++) {
+        const char *n = global_opts[i].name;
+        if (global_opts[i].kind == MD_OPT_VALUE && strlen(n) == len &&
+            strncmp(arg + 2, n, len) == 0)
+            return &global_opts[i];
+    }
+    return NULL;
+}
+
+int md_cli_main(int argc, char *argv[])
+{
+    md_args_t global;
+    md_args_t args;
+    md_ctx_t ctx;
+    char name[64];
+    if (argc < 1)
+        return MD_EXIT_USAGE;
+    if (md_args_parse(&global, &global_spec, argc - 1, argv + 1, MD_ARGS_STOP_AT_POSITIONAL) !=
+        MD_OK)
+        return usage_error(NULL, global.err, NULL);
+    if (global.help) {
+        print_main_help(stdout);
+        return MD_EXIT_OK;
+    }
+    if (md_args_has(&global, "version")) {
+        printf("mentorctl %s\n", MENTORD_VERSION);
+        return MD_EXIT_OK;
+    }
+    int rest = 1 + global.next;
+    if (rest >= argc)
+        return usage_error(NULL, "missing command", NULL);
+    const char *word = argv[rest++];
+    if (strcmp(word, "help") == 0)
+        return help_command(argc - rest, argv + rest);
+
+    const command_t *cmd = find_command(NULL, word);
+    if (cmd == NULL) {
+        const group_t *g = find_group(word);
+        if (g == NULL)
+            return unknown_command(NULL, word);
+        if (rest >= argc) {
+            char msg[64];
+            snprintf(msg, sizeof(msg), "'%s' needs a command", g->name);
+            return usage_error(g->name, msg, NULL);
+        }
+        const char *sub = argv[rest++];
+        if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+            print_group_help(stdout, g);
+            return MD_EXIT_OK;
+        }
+        cmd = find_command(g->name, sub);
+        if (cmd == NULL)
+            return unknown_command(g->name, sub);
+    }
+    full_name(cmd, name, sizeof(name));
+    if (md_args_parse(&args, &cmd->spec, argc - rest, argv + rest, 0) != MD_OK) {
+        const md_opt_t *g = args.bad >= 0 ? global_option(argv[rest + args.bad]) : NULL;
+        if (g != NULL) {
+            fprintf(stderr,
+                    "mentorctl: --%s is a global option and goes before the command: "
+                    "mentorctl --%s%s%s %s ...\nsee 'mentorctl --help'\n",
+                    g->name, g->name, g->metavar != NULL ? " " : "",
+                    g->metavar != NULL ? g->metavar : "", name);
+            return MD_EXIT_USAGE;
+        }
+        return usage_error(name, args.err, NULL);
+    }
+    if (args.help) {
+        print_command_help(stdout, cmd);
+        return MD_EXIT_OK;
+    }
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.command = name;
+    ctx.json = md_args_has(&global, "json") || md_args_has(&args, "json");
+    int rc = resolve_settings(&ctx, &global);
+    if (rc == MD_EXIT_OK)
+        rc = cmd->fn(&ctx, &args);
+    md_ctx_close(&ctx);
+    if (fflush(stdout) != 0 && rc == MD_EXIT_OK) {
+        perror("mentorctl: writing the output");
+        rc = MD_EXIT_REFUSED;
+    }
+    return rc;
+}

@@ -1,0 +1,95 @@
+/* md_cmd.h: what every mentorctl command shares: the resolved settings, the
+ * connection (Hello, pinning, resuming the saved session), the one way to
+ * report a refusal, and the renderers of users and organizations in both
+ * output modes. Handlers have one signature and are listed in one table
+ * (cli.c); they build a request, call md_ctx_call and print the reply, and
+ * never touch a socket or a file themselves. */
+#ifndef MD_CMD_H
+#define MD_CMD_H
+
+#include "md_args.h"
+#include "md_net.h"
+#include "md_output.h"
+#include "md_session.h"
+#include "mentor.pb-c.h"
+
+/* The exit statuses of mentorctl, part of its interface for scripts. */
+typedef enum {
+    MD_EXIT_OK = 0,
+    MD_EXIT_REFUSED = 1, /* the server answered with an error status */
+    MD_EXIT_USAGE = 2,   /* the command line is wrong */
+    MD_EXIT_CONN = 3,    /* no connection, TLS failure or connection lost */
+} md_exit_t;
+
+typedef struct {
+    md_paths_t paths;
+    md_endpoint_t ep;
+    char ca_file[MD_PATH_LEN]; /* empty: trust the server on first use */
+    int json;
+    const char *command; /* "user invite", for "see mentorctl ... --help" */
+    md_net_t *net;
+    md_session_t session; /* the session resumed, when one was */
+} md_ctx_t;
+
+typedef int (*md_cmd_fn)(md_ctx_t *ctx, const md_args_t *args);
+
+/* Connect, check the server's identity, say Hello and, when with_session is
+ * set, resume the saved session (which must exist and belong to this
+ * server). Returns an md_exit_t, having told the user what went wrong. */
+int md_ctx_connect(md_ctx_t *c, int with_session);
+/* Read the saved session into c->session and check that it belongs to the
+ * server in use. A missing session is reported as UNAUTHENTICATED (exit 1),
+ * unless missing_ok, when it leaves c->session.token empty. */
+int md_ctx_load_session(md_ctx_t *c, int missing_ok);
+/* Send req and wait for its answer whatever its status. Returns
+ * MD_EXIT_OK with *msg set (the caller frees it), or MD_EXIT_CONN after
+ * reporting the failure. */
+int md_ctx_send(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__ServerMessage **msg);
+/* Send req and insist on success: returns MD_EXIT_OK with *msg holding a
+ * response whose result is want; otherwise reports the refusal (exit 1) or
+ * the failure (exit 3) and leaves *msg NULL. */
+int md_ctx_call(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__Response__ResultCase want,
+                Mentor__V1__ServerMessage **msg);
+/* Status of a response; a missing status reads as OK, as proto3 says. */
+int md_status_code(const Mentor__V1__Response *r);
+/* Report a refusal: "error: CODE: message (field: f)" on stderr, and with
+ * --json the same as {"error":{...}} on stdout. Returns MD_EXIT_REFUSED. */
+int md_ctx_refused(md_ctx_t *c, int code, const char *message, const char *field);
+/* Report a command-line problem with a pointer to the command's help.
+ * Returns MD_EXIT_USAGE. */
+int md_ctx_usage(md_ctx_t *c, const char *fmt, ...) MD_PRINTF(2, 3);
+/* Print a finished JSON document on stdout. */
+int md_ctx_print_json(md_ctx_t *c, md_json_t *j);
+void md_ctx_close(md_ctx_t *c);
+
+/* Renderers shared by the command groups. */
+const char *md_user_status(const Mentor__V1__User *u);
+void md_json_user(md_json_t *j, const char *key, const Mentor__V1__User *u);
+void md_json_org(md_json_t *j, const char *key, const Mentor__V1__Org *o);
+/* Append the rows describing u (or o) to a key/value table. */
+void md_kv_user(md_table_t *t, const Mentor__V1__User *u);
+void md_kv_org(md_table_t *t, const Mentor__V1__Org *o);
+/* The part of an email address before the '@' (all of it when there is
+ * none), as the default display name of an invited person. */
+void md_email_local_part(const char *email, char *buf, size_t len);
+/* The command that accepts an invitation on this server, with --server
+ * when it is not the default one, for the user to pass on. */
+void md_invite_hint(md_ctx_t *c, const char *code, const char *who);
+/* Format a time for people: RFC 3339, or "-" when unset. */
+const char *md_time_text(int64_t t, char buf[MD_TIME_LEN]);
+
+/* The handlers, one per command. */
+int md_cmd_login(md_ctx_t *c, const md_args_t *a);
+int md_cmd_logout(md_ctx_t *c, const md_args_t *a);
+int md_cmd_whoami(md_ctx_t *c, const md_args_t *a);
+int md_cmd_invite_accept(md_ctx_t *c, const md_args_t *a);
+int md_cmd_org_show(md_ctx_t *c, const md_args_t *a);
+int md_cmd_org_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_org_create(md_ctx_t *c, const md_args_t *a);
+int md_cmd_user_invite(md_ctx_t *c, const md_args_t *a);
+int md_cmd_user_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_user_show(md_ctx_t *c, const md_args_t *a);
+int md_cmd_user_update(md_ctx_t *c, const md_args_t *a);
+int md_cmd_user_deactivate(md_ctx_t *c, const md_args_t *a);
+
+#endif
