@@ -17,16 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-MD_PRINTF(3, 4) static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* snprintf that reports truncation, because a cut path names another
  * file. */
 MD_PRINTF(3, 4) static int path_fmt(char *buf, size_t len, const char *fmt, ...)
@@ -57,7 +47,7 @@ int md_paths_init(md_paths_t *p, char *err, size_t errlen)
         home = pw != NULL ? pw->pw_dir : NULL;
     }
     if (home == NULL || home[0] == '\0') {
-        set_err(err, errlen, "cannot find the home directory (set HOME)");
+        md_errbuf_set(err, errlen, "cannot find the home directory (set HOME)");
         return MD_EINVAL;
     }
     int rc = path_fmt(p->home, sizeof(p->home), "%s", home);
@@ -82,7 +72,7 @@ int md_paths_init(md_paths_t *p, char *err, size_t errlen)
     if (rc == MD_OK)
         rc = path_fmt(p->known_servers, sizeof(p->known_servers), "%s/known_servers", p->state_dir);
     if (rc != MD_OK)
-        set_err(err, errlen, "the configuration or state path is too long");
+        md_errbuf_set(err, errlen, "the configuration or state path is too long");
     return rc;
 }
 
@@ -99,7 +89,7 @@ int md_state_dir_create(const md_paths_t *p, char *err, size_t errlen)
         char saved = *s;
         *s = '\0';
         if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            md_errbuf_set(err, errlen, "cannot create %s: %s", path, strerror(errno));
             return MD_EIO;
         }
         *s = saved;
@@ -108,7 +98,7 @@ int md_state_dir_create(const md_paths_t *p, char *err, size_t errlen)
     }
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "%s is not a directory", path);
+        md_errbuf_set(err, errlen, "%s is not a directory", path);
         return MD_EIO;
     }
     return MD_OK;
@@ -172,7 +162,7 @@ int md_config_load(const md_paths_t *p, md_config_t *c, char *err, size_t errlen
     if (f == NULL) {
         if (errno == ENOENT || errno == ENOTDIR)
             return MD_OK;
-        set_err(err, errlen, "cannot read %s: %s", p->config_file, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot read %s: %s", p->config_file, strerror(errno));
         return MD_EIO;
     }
     char *line = NULL;
@@ -207,7 +197,7 @@ int md_config_load(const md_paths_t *p, md_config_t *c, char *err, size_t errlen
     }
     int rc = ferror(f) ? MD_EIO : MD_OK;
     if (rc != MD_OK)
-        set_err(err, errlen, "cannot read %s", p->config_file);
+        md_errbuf_set(err, errlen, "cannot read %s", p->config_file);
     free(line);
     fclose(f);
     return rc;
@@ -225,7 +215,7 @@ int md_session_load(const md_paths_t *p, md_session_t *s, char *err, size_t errl
     if (f == NULL) {
         if (errno == ENOENT || errno == ENOTDIR)
             return MD_ENOTFOUND;
-        set_err(err, errlen, "cannot read %s: %s", p->session_file, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot read %s: %s", p->session_file, strerror(errno));
         return MD_EIO;
     }
     int rc = MD_OK;
@@ -253,7 +243,7 @@ int md_session_load(const md_paths_t *p, md_session_t *s, char *err, size_t errl
     fclose(f);
     if (rc != MD_OK) {
         md_session_clear(s);
-        set_err(err, errlen, "%s is damaged; run 'mentorctl login' again", p->session_file);
+        md_errbuf_set(err, errlen, "%s is damaged; run 'mentorctl login' again", p->session_file);
         return rc;
     }
     if (s->token[0] == '\0') {
@@ -287,26 +277,26 @@ int md_session_save(const md_paths_t *p, const md_session_t *s, char *err, size_
         return rc;
     if (path_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", p->session_file, (long)getpid()) != MD_OK ||
         path_fmt(body, sizeof(body), "server=%s\ntoken=%s\n", s->server, s->token) != MD_OK) {
-        set_err(err, errlen, "session path or token too long");
+        md_errbuf_set(err, errlen, "session path or token too long");
         return MD_EINVAL;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         rc = MD_EIO;
         goto cleanup;
     }
     /* A stale temporary file from a crashed run may carry other bits. */
     if (fchmod(fd, 0600) != 0 || write_all(fd, body, strlen(body)) != MD_OK || fsync(fd) != 0) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         rc = MD_EIO;
     }
     if (close(fd) != 0 && rc == MD_OK) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         rc = MD_EIO;
     }
     if (rc == MD_OK && rename(tmp, p->session_file) != 0) {
-        set_err(err, errlen, "cannot write %s: %s", p->session_file, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", p->session_file, strerror(errno));
         rc = MD_EIO;
     }
     if (rc != MD_OK)
@@ -319,7 +309,7 @@ cleanup:
 int md_session_delete(const md_paths_t *p, char *err, size_t errlen)
 {
     if (unlink(p->session_file) != 0 && errno != ENOENT) {
-        set_err(err, errlen, "cannot remove %s: %s", p->session_file, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot remove %s: %s", p->session_file, strerror(errno));
         return MD_EIO;
     }
     return MD_OK;
@@ -343,7 +333,7 @@ int md_known_lookup(const md_paths_t *p, const char *server, char hex[MD_FP_LEN]
     if (f == NULL) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
-        set_err(err, errlen, "cannot read %s: %s", p->known_servers, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot read %s: %s", p->known_servers, strerror(errno));
         return MD_EIO;
     }
     int found = 0;
@@ -369,7 +359,7 @@ int md_known_lookup(const md_paths_t *p, const char *server, char hex[MD_FP_LEN]
     }
     int rc = found;
     if (!found && ferror(f)) {
-        set_err(err, errlen, "cannot read %s", p->known_servers);
+        md_errbuf_set(err, errlen, "cannot read %s", p->known_servers);
         rc = MD_EIO;
     }
     free(line);
@@ -389,13 +379,13 @@ int md_known_add(const md_paths_t *p, const char *server, const char *hex, char 
      * pinning at once cannot interleave their entries. */
     int fd = open(p->known_servers, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot write %s: %s", p->known_servers, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", p->known_servers, strerror(errno));
         return MD_EIO;
     }
     rc = write_all(fd, line, strlen(line));
     if (close(fd) != 0)
         rc = MD_EIO;
     if (rc != MD_OK)
-        set_err(err, errlen, "cannot write %s: %s", p->known_servers, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", p->known_servers, strerror(errno));
     return rc;
 }

@@ -2,7 +2,10 @@
  * message choices live in one place. */
 #include "md_err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 struct err_entry {
     int err;
@@ -91,4 +94,21 @@ const char *md_code_name(int code)
     default:
         return "UNKNOWN";
     }
+}
+
+void md_errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+    size_t n = strlen(err);
+    while (n > 0 && err[n - 1] == ' ')
+        err[--n] = '\0';
 }

@@ -52,6 +52,8 @@ md_side_t md_err_side(int err);
 /* Non-zero when the connection must be closed after reporting the error. */
 int md_err_closes(int err);
 
+#include <stddef.h>
+
 #if defined(__GNUC__)
 #define MD_WUR          __attribute__((warn_unused_result))
 #define MD_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -59,5 +61,9 @@ int md_err_closes(int err);
 #define MD_WUR
 #define MD_PRINTF(a, b)
 #endif
+
+/* Format an error message into a caller's buffer (NULL or 0 is allowed),
+ * flattened to one line so it fits a key=value log line. */
+void md_errbuf_set(char *err, size_t errlen, const char *fmt, ...) MD_PRINTF(3, 4);
 
 #endif

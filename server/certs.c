@@ -42,24 +42,12 @@ typedef struct {
     char server_crt[PATH_MAX];
 } tls_paths_t;
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MD_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Prefixes the pending OpenSSL error with what was being done. */
 static int tls_fail(char *err, size_t errlen, const char *what)
 {
     char detail[256];
     md_tls_last_error(detail, sizeof(detail));
-    set_err(err, errlen, "%s: %s", what, detail);
+    md_errbuf_set(err, errlen, "%s: %s", what, detail);
     return MD_ETLS;
 }
 
@@ -69,8 +57,8 @@ static int ensure_dir(const char *path, char *err, size_t errlen)
         int e = errno;
         struct stat st;
         if (e != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            set_err(err, errlen, "cannot create directory %s: %s", path,
-                    e == EEXIST ? "exists and is not a directory" : strerror(e));
+            md_errbuf_set(err, errlen, "cannot create directory %s: %s", path,
+                          e == EEXIST ? "exists and is not a directory" : strerror(e));
             return MD_EIO;
         }
     }
@@ -179,19 +167,19 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert, c
     char tmp[PATH_MAX + 8];
     int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        set_err(err, errlen, "path too long: %s", path);
+        md_errbuf_set(err, errlen, "path too long: %s", path);
         return MD_EINVAL;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0 || fchmod(fd, mode) != 0) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);
         return MD_EIO;
     }
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return MD_EIO;
@@ -204,13 +192,13 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert, c
         return tls_fail(err, errlen, "encoding PEM");
     }
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         fclose(f);
         unlink(tmp);
         return MD_EIO;
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
         return MD_EIO;
     }
@@ -221,7 +209,7 @@ static X509 *read_cert(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
     X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
@@ -238,7 +226,7 @@ static EVP_PKEY *read_key(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
     EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -305,7 +293,7 @@ static int create_server(const tls_paths_t *p, char *err, size_t errlen)
         goto cleanup;
     if (X509_check_private_key(ca, ca_key) != 1) {
         ERR_clear_error();
-        set_err(err, errlen, "%s is not the key of %s", p->ca_key, p->ca_crt);
+        md_errbuf_set(err, errlen, "%s is not the key of %s", p->ca_key, p->ca_crt);
         goto cleanup;
     }
     key = EVP_EC_gen("P-256");
@@ -361,15 +349,15 @@ static int check_existing(const tls_paths_t *p, int *renew, char *err, size_t er
         goto cleanup;
     if (X509_verify(srv, X509_get0_pubkey(ca)) != 1) {
         ERR_clear_error();
-        set_err(err, errlen,
-                "%s was not issued by %s; remove %s/server.crt and server.key to have them "
-                "reissued",
-                p->server_crt, p->ca_crt, p->dir);
+        md_errbuf_set(err, errlen,
+                      "%s was not issued by %s; remove %s/server.crt and server.key to have them "
+                      "reissued",
+                      p->server_crt, p->ca_crt, p->dir);
         goto cleanup;
     }
     if (X509_check_private_key(srv, srv_key) != 1) {
         ERR_clear_error();
-        set_err(err, errlen, "%s is not the key of %s", p->server_key, p->server_crt);
+        md_errbuf_set(err, errlen, "%s is not the key of %s", p->server_key, p->server_crt);
         goto cleanup;
     }
     time_t limit = time(NULL) + (time_t)MD_CERTS_RENEW_DAYS * 86400;
@@ -395,7 +383,7 @@ int md_certs_ensure(const char *data_dir, char *cert, char *key, char *ca, size_
                     char *err, size_t errlen)
 {
     if (data_dir == NULL || data_dir[0] == '\0' || cert == NULL || key == NULL || ca == NULL) {
-        set_err(err, errlen, "no data directory given");
+        md_errbuf_set(err, errlen, "no data directory given");
         return MD_EINVAL;
     }
     int rc = ensure_dir(data_dir, err, errlen);
@@ -405,7 +393,7 @@ int md_certs_ensure(const char *data_dir, char *cert, char *key, char *ca, size_
      * working directory. */
     char abs[PATH_MAX];
     if (realpath(data_dir, abs) == NULL) {
-        set_err(err, errlen, "cannot resolve %s: %s", data_dir, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot resolve %s: %s", data_dir, strerror(errno));
         return MD_EIO;
     }
     tls_paths_t p;
@@ -416,7 +404,7 @@ int md_certs_ensure(const char *data_dir, char *cert, char *key, char *ca, size_
         copy_path(p.server_crt, sizeof(p.server_crt), p.dir, "server.crt") != 0 ||
         strlen(p.server_crt) >= pathlen || strlen(p.server_key) >= pathlen ||
         strlen(p.ca_crt) >= pathlen) {
-        set_err(err, errlen, "data directory path too long: %s", data_dir);
+        md_errbuf_set(err, errlen, "data directory path too long: %s", data_dir);
         return MD_EINVAL;
     }
     rc = ensure_dir(p.dir, err, errlen);
@@ -424,7 +412,7 @@ int md_certs_ensure(const char *data_dir, char *cert, char *key, char *ca, size_
         return rc;
     /* The directory holds private keys: only mentord's user may enter. */
     if (chmod(p.dir, 0700) != 0) {
-        set_err(err, errlen, "cannot chmod %s: %s", p.dir, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot chmod %s: %s", p.dir, strerror(errno));
         return MD_EIO;
     }
 

@@ -12,31 +12,40 @@
 
 static char dummy_hash[MD_PWHASH_MAX];
 
-int md_crypto_token(char *out, size_t outlen, size_t nbytes)
+/* nbytes of randomness written as text, `bits` bits per character taken
+ * from alphabet (which has 2^bits characters). */
+static int random_text(char *out, size_t outlen, size_t nbytes, const char *alphabet, int bits)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t raw[64];
-    if (nbytes > sizeof(raw) || outlen < (nbytes * 4 + 2) / 3 + 1)
+    size_t chars = (nbytes * 8 + (size_t)bits - 1) / (size_t)bits;
+    if (nbytes > sizeof(raw) || outlen < chars + 1)
         return MD_EINVAL;
     if (RAND_bytes(raw, (int)nbytes) != 1)
         return MD_EINTERNAL;
+    uint32_t mask = (1u << bits) - 1;
     size_t o = 0;
     uint32_t acc = 0;
-    int bits = 0;
+    int have = 0;
     for (size_t i = 0; i < nbytes; i++) {
         acc = (acc << 8) | raw[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = alphabet[(acc >> bits) & 63];
+        have += 8;
+        while (have >= bits) {
+            have -= bits;
+            out[o++] = alphabet[(acc >> have) & mask];
         }
     }
-    if (bits > 0)
-        out[o++] = alphabet[(acc << (6 - bits)) & 63];
+    if (have > 0)
+        out[o++] = alphabet[(acc << (bits - have)) & mask];
     out[o] = '\0';
     OPENSSL_cleanse(raw, sizeof(raw));
     return MD_OK;
+}
+
+int md_crypto_token(char *out, size_t outlen, size_t nbytes)
+{
+    /* base64url without padding: compact, safe in files and URLs. */
+    return random_text(out, outlen, nbytes,
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 6);
 }
 
 void md_crypto_sha256_bytea(const char *s, char out[67])
@@ -58,28 +67,7 @@ int md_crypto_code(char *out, size_t outlen, size_t nbytes)
 {
     /* Lowercase letters and digits without look-alikes (0/o, 1/l): easy to
      * read aloud or type, and never mistaken for a command-line option. */
-    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-    uint8_t raw[64];
-    if (nbytes > sizeof(raw) || outlen < (nbytes * 8 + 4) / 5 + 1)
-        return MD_EINVAL;
-    if (RAND_bytes(raw, (int)nbytes) != 1)
-        return MD_EINTERNAL;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < nbytes; i++) {
-        acc = (acc << 8) | raw[i];
-        bits += 8;
-        while (bits >= 5) {
-            bits -= 5;
-            out[o++] = alphabet[(acc >> bits) & 31];
-        }
-    }
-    if (bits > 0)
-        out[o++] = alphabet[(acc << (5 - bits)) & 31];
-    out[o] = '\0';
-    OPENSSL_cleanse(raw, sizeof(raw));
-    return MD_OK;
+    return random_text(out, outlen, nbytes, "abcdefghijkmnpqrstuvwxyz23456789", 5);
 }
 
 int md_crypto_hash_password(const char *pw, char *out, size_t outlen)

@@ -18,26 +18,6 @@
 
 #define MIN_SERVER_VERSION 150000
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MD_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    /* One line, so the message fits a key=value log line. */
-    for (char *p = err; *p != '\0'; p++) {
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    }
-    size_t n = strlen(err);
-    while (n > 0 && err[n - 1] == ' ')
-        err[--n] = '\0';
-}
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -137,7 +117,7 @@ static int ensure_app_role(PGconn *conn, int login, char *err, size_t errlen)
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         describe_error(conn, res, NULL, msg, sizeof(msg));
         PQclear(res);
-        set_err(err, errlen, "looking up role mentord_app: %s", msg);
+        md_errbuf_set(err, errlen, "looking up role mentord_app: %s", msg);
         return MD_EDB;
     }
     int exists = PQntuples(res) > 0;
@@ -159,10 +139,10 @@ static int ensure_app_role(PGconn *conn, int login, char *err, size_t errlen)
             }
             describe_error(conn, res, sql, msg, sizeof(msg));
             PQclear(res);
-            set_err(err, errlen,
-                    "role mentord_app does not exist and cannot be created: %s; create it "
-                    "(CREATE ROLE mentord_app NOLOGIN) or migrate as a role with CREATEROLE",
-                    msg);
+            md_errbuf_set(err, errlen,
+                          "role mentord_app does not exist and cannot be created: %s; create it "
+                          "(CREATE ROLE mentord_app NOLOGIN) or migrate as a role with CREATEROLE",
+                          msg);
             return MD_EDB;
         }
         PQclear(res);
@@ -203,7 +183,7 @@ static int apply_one(PGconn *conn, const struct md_migration *m, char *err, size
 {
     char msg[768];
     if (exec_command(conn, "BEGIN", msg, sizeof(msg)) != 0) {
-        set_err(err, errlen, "migration %s failed: %s", m->name, msg);
+        md_errbuf_set(err, errlen, "migration %s failed: %s", m->name, msg);
         return MD_EDB;
     }
     /* Simple-query protocol: the file may hold many statements. */
@@ -235,7 +215,7 @@ static int apply_one(PGconn *conn, const struct md_migration *m, char *err, size
 rollback:
     res = PQexec(conn, "ROLLBACK");
     PQclear(res);
-    set_err(err, errlen, "migration %s failed: %s", m->name, msg);
+    md_errbuf_set(err, errlen, "migration %s failed: %s", m->name, msg);
     return MD_EDB;
 }
 
@@ -250,12 +230,13 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
     const char *values[] = {owner_conninfo, "mentord-migrate", NULL};
 
     if (owner_conninfo == NULL) {
-        set_err(err, errlen, "no database connection string");
+        md_errbuf_set(err, errlen, "no database connection string");
         return MD_EINVAL;
     }
     for (size_t i = 1; i < md_migrations_count; i++) {
         if (strcmp(md_migrations[i - 1].name, md_migrations[i].name) >= 0) {
-            set_err(err, errlen, "embedded migrations out of order at %s", md_migrations[i].name);
+            md_errbuf_set(err, errlen, "embedded migrations out of order at %s",
+                          md_migrations[i].name);
             return MD_EINTERNAL;
         }
     }
@@ -263,20 +244,21 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
     /* expand_dbname: owner_conninfo is a full connection string or URI. */
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
-        set_err(err, errlen, "cannot connect to the database to migrate it: %s",
-                PQerrorMessage(conn));
+        md_errbuf_set(err, errlen, "cannot connect to the database to migrate it: %s",
+                      PQerrorMessage(conn));
         rc = MD_EDBDOWN;
         goto cleanup;
     }
     PQsetNoticeProcessor(conn, log_notice, NULL);
     int version = PQserverVersion(conn);
     if (version < MIN_SERVER_VERSION) {
-        set_err(err, errlen, "PostgreSQL 15 or newer is required; the server is version %d.%d",
-                version / 10000, version % 10000);
+        md_errbuf_set(err, errlen,
+                      "PostgreSQL 15 or newer is required; the server is version %d.%d",
+                      version / 10000, version % 10000);
         goto cleanup;
     }
     if (exec_command(conn, "SET client_min_messages = warning", msg, sizeof(msg)) != 0) {
-        set_err(err, errlen, "preparing to migrate: %s", msg);
+        md_errbuf_set(err, errlen, "preparing to migrate: %s", msg);
         goto cleanup;
     }
 
@@ -291,7 +273,7 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
         got = query_bool(conn, sql, msg, sizeof(msg));
     }
     if (got != 1) {
-        set_err(err, errlen, "taking the migration lock: %s", msg);
+        md_errbuf_set(err, errlen, "taking the migration lock: %s", msg);
         goto cleanup;
     }
     locked = 1;
@@ -306,13 +288,13 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
                      " version text PRIMARY KEY,"
                      " applied_at timestamptz NOT NULL DEFAULT now())",
                      msg, sizeof(msg)) != 0) {
-        set_err(err, errlen, "creating schema_migrations: %s", msg);
+        md_errbuf_set(err, errlen, "creating schema_migrations: %s", msg);
         goto cleanup;
     }
     applied = PQexec(conn, "SELECT version FROM schema_migrations ORDER BY version");
     if (PQresultStatus(applied) != PGRES_TUPLES_OK) {
         describe_error(conn, applied, NULL, msg, sizeof(msg));
-        set_err(err, errlen, "reading schema_migrations: %s", msg);
+        md_errbuf_set(err, errlen, "reading schema_migrations: %s", msg);
         goto cleanup;
     }
     for (int i = 0; i < PQntuples(applied); i++) {
@@ -343,7 +325,7 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
 
     snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", MD_MIGRATE_LOCK_KEY);
     if (query_bool(conn, sql, msg, sizeof(msg)) != 1) {
-        set_err(err, errlen, "releasing the migration lock: %s", msg);
+        md_errbuf_set(err, errlen, "releasing the migration lock: %s", msg);
         goto cleanup;
     }
     locked = 0;
@@ -356,18 +338,19 @@ int md_migrate_run(const char *owner_conninfo, int create_app_role_login, char *
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         describe_error(conn, res, NULL, msg, sizeof(msg));
         PQclear(res);
-        set_err(err, errlen, "checking role mentord_app: %s",
-                msg[0] != '\0' ? msg : "role not found");
+        md_errbuf_set(err, errlen, "checking role mentord_app: %s",
+                      msg[0] != '\0' ? msg : "role not found");
         goto cleanup;
     }
     int super = strcmp(PQgetvalue(res, 0, 0), "f") != 0;
     int bypass = strcmp(PQgetvalue(res, 0, 1), "f") != 0;
     PQclear(res);
     if (super || bypass) {
-        set_err(err, errlen,
-                "role mentord_app is%s%s; row-level security would not separate organizations; "
-                "run ALTER ROLE mentord_app NOSUPERUSER NOBYPASSRLS",
-                super ? " SUPERUSER" : "", bypass ? " BYPASSRLS" : "");
+        md_errbuf_set(
+            err, errlen,
+            "role mentord_app is%s%s; row-level security would not separate organizations; "
+            "run ALTER ROLE mentord_app NOSUPERUSER NOBYPASSRLS",
+            super ? " SUPERUSER" : "", bypass ? " BYPASSRLS" : "");
         goto cleanup;
     }
     rc = MD_OK;

@@ -39,18 +39,6 @@
 #define PING_INTERVAL_MS 50
 #define TAIL_BYTES       600
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MD_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Joins dir and name into out; -1 when the result would not fit. */
 static int path_join(char *out, size_t len, const char *dir, const char *name)
 {
@@ -139,8 +127,8 @@ static int find_bindir(md_pgembed_t *pg, const char *bindir, char *err, size_t e
         /* An explicit choice is never second-guessed. */
         const char *missing = missing_binary(bindir);
         if (missing != NULL) {
-            set_err(err, errlen, "PostgreSQL binary %s not found or not executable in %s", missing,
-                    bindir);
+            md_errbuf_set(err, errlen, "PostgreSQL binary %s not found or not executable in %s",
+                          missing, bindir);
             return MD_EINVAL;
         }
         snprintf(pg->bindir, sizeof(pg->bindir), "%s", bindir);
@@ -155,10 +143,10 @@ static int find_bindir(md_pgembed_t *pg, const char *bindir, char *err, size_t e
         snprintf(pg->bindir, sizeof(pg->bindir), "%s", found);
         return MD_OK;
     }
-    set_err(err, errlen,
-            "PostgreSQL server binaries (initdb, postgres, pg_ctl) not found via pg_config "
-            "--bindir or in /usr/lib/postgresql/<version>/bin; install the PostgreSQL server "
-            "or name its bin directory explicitly");
+    md_errbuf_set(err, errlen,
+                  "PostgreSQL server binaries (initdb, postgres, pg_ctl) not found via pg_config "
+                  "--bindir or in /usr/lib/postgresql/<version>/bin; install the PostgreSQL server "
+                  "or name its bin directory explicitly");
     return MD_ENOTFOUND;
 }
 
@@ -171,8 +159,8 @@ static int ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
     struct stat st;
     if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return MD_OK;
-    set_err(err, errlen, "cannot create directory %s: %s", path,
-            e == EEXIST ? "exists and is not a directory" : strerror(e));
+    md_errbuf_set(err, errlen, "cannot create directory %s: %s", path,
+                  e == EEXIST ? "exists and is not a directory" : strerror(e));
     return MD_EIO;
 }
 
@@ -181,7 +169,8 @@ static int give_to_run_user(const md_pgembed_t *pg, const char *path, char *err,
     if (!pg->drop_privileges)
         return MD_OK;
     if (chown(path, pg->run_uid, pg->run_gid) != 0) {
-        set_err(err, errlen, "cannot give %s to the postgres user: %s", path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot give %s to the postgres user: %s", path,
+                      strerror(errno));
         return MD_EIO;
     }
     return MD_OK;
@@ -294,7 +283,7 @@ static int probe_run_user_access(const md_pgembed_t *pg, char *err, size_t errle
         return MD_OK;
     pid_t pid = fork();
     if (pid < 0) {
-        set_err(err, errlen, "cannot fork: %s", strerror(errno));
+        md_errbuf_set(err, errlen, "cannot fork: %s", strerror(errno));
         return MD_EIO;
     }
     if (pid == 0) {
@@ -308,7 +297,7 @@ static int probe_run_user_access(const md_pgembed_t *pg, char *err, size_t errle
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            set_err(err, errlen, "waiting for a child: %s", strerror(errno));
+            md_errbuf_set(err, errlen, "waiting for a child: %s", strerror(errno));
             return MD_EIO;
         }
     }
@@ -316,14 +305,14 @@ static int probe_run_user_access(const md_pgembed_t *pg, char *err, size_t errle
         return MD_OK;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
     if (code == 255) {
-        set_err(err, errlen, "cannot switch to the postgres user (uid %d)", (int)pg->run_uid);
+        md_errbuf_set(err, errlen, "cannot switch to the postgres user (uid %d)", (int)pg->run_uid);
         return MD_EPERM;
     }
-    set_err(err, errlen,
-            "the postgres user cannot use %s (%s); PostgreSQL runs as that user, so every "
-            "directory above the data directory must be searchable by it (choose a data "
-            "directory outside private places such as /root)",
-            pg->pgdata, strerror(code));
+    md_errbuf_set(err, errlen,
+                  "the postgres user cannot use %s (%s); PostgreSQL runs as that user, so every "
+                  "directory above the data directory must be searchable by it (choose a data "
+                  "directory outside private places such as /root)",
+                  pg->pgdata, strerror(code));
     return MD_EPERM;
 }
 
@@ -333,22 +322,23 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
     char initdb[PATH_MAX], log_path[PATH_MAX];
     if (path_join(initdb, sizeof(initdb), pg->bindir, "initdb") != 0 ||
         path_join(log_path, sizeof(log_path), pg->data_dir, "pg-initdb.log") != 0) {
-        set_err(err, errlen, "path too long under %s", pg->data_dir);
+        md_errbuf_set(err, errlen, "path too long under %s", pg->data_dir);
         return MD_EINVAL;
     }
     int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot open %s: %s", log_path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot open %s: %s", log_path, strerror(errno));
         return MD_EIO;
     }
     if (pg->drop_privileges && fchown(fd, pg->run_uid, pg->run_gid) != 0) {
-        set_err(err, errlen, "cannot give %s to the postgres user: %s", log_path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot give %s to the postgres user: %s", log_path,
+                      strerror(errno));
         close(fd);
         return MD_EIO;
     }
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0) {
-        set_err(err, errlen, "cannot open /dev/null: %s", strerror(errno));
+        md_errbuf_set(err, errlen, "cannot open /dev/null: %s", strerror(errno));
         close(fd);
         return MD_EIO;
     }
@@ -362,7 +352,7 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
 
     pid_t pid = fork();
     if (pid < 0) {
-        set_err(err, errlen, "cannot fork for initdb: %s", strerror(errno));
+        md_errbuf_set(err, errlen, "cannot fork for initdb: %s", strerror(errno));
         close(devnull);
         close(fd);
         return MD_EIO;
@@ -388,7 +378,7 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            set_err(err, errlen, "waiting for initdb: %s", strerror(errno));
+            md_errbuf_set(err, errlen, "waiting for initdb: %s", strerror(errno));
             return MD_EIO;
         }
     }
@@ -399,11 +389,11 @@ static int run_initdb(md_pgembed_t *pg, char *err, size_t errlen)
     char tail[TAIL_BYTES + 64];
     file_tail(log_path, 0, tail, sizeof(tail));
     if (WIFEXITED(status))
-        set_err(err, errlen, "initdb failed (exit %d): %s (full output in %s)", WEXITSTATUS(status),
-                tail, log_path);
+        md_errbuf_set(err, errlen, "initdb failed (exit %d): %s (full output in %s)",
+                      WEXITSTATUS(status), tail, log_path);
     else
-        set_err(err, errlen, "initdb killed by signal %d: %s (full output in %s)",
-                WIFSIGNALED(status) ? WTERMSIG(status) : 0, tail, log_path);
+        md_errbuf_set(err, errlen, "initdb killed by signal %d: %s (full output in %s)",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0, tail, log_path);
     return MD_EIO;
 }
 
@@ -411,19 +401,19 @@ int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindi
                        size_t errlen)
 {
     if (pg == NULL || data_dir == NULL || data_dir[0] == '\0') {
-        set_err(err, errlen, "no data directory given");
+        md_errbuf_set(err, errlen, "no data directory given");
         return MD_EINVAL;
     }
     if (pg->state != MD_PGEMBED_IDLE && pg->state != MD_PGEMBED_PREPARED &&
         !(pg->state == MD_PGEMBED_EXITED && !pg->proc_open)) {
-        set_err(err, errlen, "embedded PostgreSQL is still running");
+        md_errbuf_set(err, errlen, "embedded PostgreSQL is still running");
         return MD_ESTATE;
     }
     int rc = find_bindir(pg, bindir, err, errlen);
     if (rc != MD_OK)
         return rc;
     if (path_join(pg->postgres_bin, sizeof(pg->postgres_bin), pg->bindir, "postgres") != 0) {
-        set_err(err, errlen, "path too long: %s", pg->bindir);
+        md_errbuf_set(err, errlen, "path too long: %s", pg->bindir);
         return MD_EINVAL;
     }
 
@@ -432,10 +422,10 @@ int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindi
         /* PostgreSQL refuses to run as root; it runs as `postgres` instead. */
         struct passwd *pw = getpwnam("postgres");
         if (pw == NULL) {
-            set_err(err, errlen,
-                    "running as root, but PostgreSQL refuses to run as root and there is no "
-                    "`postgres` system user to run it as; create one, or run mentord as an "
-                    "unprivileged user");
+            md_errbuf_set(err, errlen,
+                          "running as root, but PostgreSQL refuses to run as root and there is no "
+                          "`postgres` system user to run it as; create one, or run mentord as an "
+                          "unprivileged user");
             return MD_EPERM;
         }
         pg->run_uid = pw->pw_uid;
@@ -449,28 +439,28 @@ int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindi
      * the socket, and the conninfo must work from any working directory. */
     char abs[PATH_MAX];
     if (realpath(data_dir, abs) == NULL) {
-        set_err(err, errlen, "cannot resolve %s: %s", data_dir, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot resolve %s: %s", data_dir, strerror(errno));
         return MD_EIO;
     }
     snprintf(pg->data_dir, sizeof(pg->data_dir), "%s", abs);
     if (path_join(pg->pgdata, sizeof(pg->pgdata), abs, "pg") != 0 ||
         path_join(pg->run_dir, sizeof(pg->run_dir), abs, "run") != 0 ||
         path_join(pg->log_path, sizeof(pg->log_path), abs, "postgres.log") != 0) {
-        set_err(err, errlen, "data directory path too long: %s", abs);
+        md_errbuf_set(err, errlen, "data directory path too long: %s", abs);
         return MD_EINVAL;
     }
     size_t sun_path_len = sizeof(((struct sockaddr_un *)0)->sun_path);
     if (strlen(pg->run_dir) + strlen(PG_SOCKET_NAME) >= sun_path_len) {
-        set_err(err, errlen,
-                "data directory path %s is too long for a Unix socket inside it (at most %zu "
-                "characters)",
-                abs, sun_path_len - strlen(PG_SOCKET_NAME) - strlen("/run") - 1);
+        md_errbuf_set(err, errlen,
+                      "data directory path %s is too long for a Unix socket inside it (at most %zu "
+                      "characters)",
+                      abs, sun_path_len - strlen(PG_SOCKET_NAME) - strlen("/run") - 1);
         return MD_EINVAL;
     }
     if (pg->drop_privileges && chmod(abs, 0711) != 0) {
         /* The postgres user must traverse DATA_DIR but has no business
          * listing it or reading mentord's other files (keys, logs). */
-        set_err(err, errlen, "cannot chmod %s: %s", abs, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot chmod %s: %s", abs, strerror(errno));
         return MD_EIO;
     }
     if ((rc = ensure_dir(pg->pgdata, 0700, err, errlen)) != MD_OK ||
@@ -481,7 +471,7 @@ int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindi
     /* The socket directory's mode is what keeps other local users away
      * from a cluster that trusts local connections. */
     if (chmod(pg->run_dir, 0700) != 0) {
-        set_err(err, errlen, "cannot chmod %s: %s", pg->run_dir, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot chmod %s: %s", pg->run_dir, strerror(errno));
         return MD_EIO;
     }
 
@@ -491,7 +481,7 @@ int md_pgembed_prepare(md_pgembed_t *pg, const char *data_dir, const char *bindi
 
     char version_file[PATH_MAX];
     if (path_join(version_file, sizeof(version_file), pg->pgdata, "PG_VERSION") != 0) {
-        set_err(err, errlen, "data directory path too long: %s", abs);
+        md_errbuf_set(err, errlen, "data directory path too long: %s", abs);
         return MD_EINVAL;
     }
     if (access(version_file, F_OK) != 0) {
@@ -627,15 +617,15 @@ static int bootstrap_cluster(md_pgembed_t *pg, char *err, size_t errlen)
 {
     char conninfo[MD_PGEMBED_CONNINFO_MAX];
     if (build_conninfo(pg, conninfo, sizeof(conninfo), "postgres", "mentord_owner") != 0) {
-        set_err(err, errlen, "connection string too long");
+        md_errbuf_set(err, errlen, "connection string too long");
         return MD_EINVAL;
     }
     int rc = MD_EDB;
     PGresult *res = NULL;
     PGconn *conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK) {
-        set_err(err, errlen, "cannot connect to the embedded PostgreSQL as mentord_owner: %s",
-                PQerrorMessage(conn));
+        md_errbuf_set(err, errlen, "cannot connect to the embedded PostgreSQL as mentord_owner: %s",
+                      PQerrorMessage(conn));
         rc = MD_EDBDOWN;
         goto cleanup;
     }
@@ -683,8 +673,8 @@ static int bootstrap_cluster(md_pgembed_t *pg, char *err, size_t errlen)
     goto cleanup;
 
 sql_error:
-    set_err(err, errlen, "preparing the embedded PostgreSQL: %s",
-            res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+    md_errbuf_set(err, errlen, "preparing the embedded PostgreSQL: %s",
+                  res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn));
     rc = MD_EDB;
 cleanup:
     if (err != NULL && rc != MD_OK)
@@ -721,12 +711,12 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
                      size_t errlen)
 {
     if (pg == NULL || loop == NULL) {
-        set_err(err, errlen, "no loop given");
+        md_errbuf_set(err, errlen, "no loop given");
         return MD_EINVAL;
     }
     if (pg->state != MD_PGEMBED_PREPARED &&
         !(pg->state == MD_PGEMBED_EXITED && !pg->proc_open && pg->pgdata[0] != '\0')) {
-        set_err(err, errlen, "embedded PostgreSQL is not prepared or already running");
+        md_errbuf_set(err, errlen, "embedded PostgreSQL is not prepared or already running");
         return MD_ESTATE;
     }
     pg->loop = loop;
@@ -737,7 +727,7 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
     char ping_conninfo[MD_PGEMBED_CONNINFO_MAX];
     if (build_conninfo(pg, ping_conninfo, sizeof(ping_conninfo), "postgres", "mentord_owner") !=
         0) {
-        set_err(err, errlen, "connection string too long");
+        md_errbuf_set(err, errlen, "connection string too long");
         return MD_EINVAL;
     }
 
@@ -745,22 +735,23 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
      * its message does not say which program holds the directory. */
     pid_t other = postmaster_pid(pg);
     if (other > 0 && process_alive(other) && PQping(ping_conninfo) == PQPING_OK) {
-        set_err(err, errlen,
-                "another postgres (pid %d) is already running on %s; stop the other mentord "
-                "using this data directory, or if none is left, stop it with: %s/pg_ctl -D %s "
-                "stop -m fast",
-                (int)other, pg->pgdata, pg->bindir, pg->pgdata);
+        md_errbuf_set(
+            err, errlen,
+            "another postgres (pid %d) is already running on %s; stop the other mentord "
+            "using this data directory, or if none is left, stop it with: %s/pg_ctl -D %s "
+            "stop -m fast",
+            (int)other, pg->pgdata, pg->bindir, pg->pgdata);
         return MD_EEXISTS;
     }
 
     int fd = open(pg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot open %s: %s", pg->log_path, strerror(errno));
+        md_errbuf_set(err, errlen, "cannot open %s: %s", pg->log_path, strerror(errno));
         return MD_EIO;
     }
     if (pg->drop_privileges && fchown(fd, pg->run_uid, pg->run_gid) != 0) {
-        set_err(err, errlen, "cannot give %s to the postgres user: %s", pg->log_path,
-                strerror(errno));
+        md_errbuf_set(err, errlen, "cannot give %s to the postgres user: %s", pg->log_path,
+                      strerror(errno));
         close(fd);
         return MD_EIO;
     }
@@ -770,7 +761,7 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
 
     char sockdirs[PATH_MAX + 64];
     if (socket_dirs_setting(pg->run_dir, sockdirs, sizeof(sockdirs)) != 0) {
-        set_err(err, errlen, "socket directory path too long");
+        md_errbuf_set(err, errlen, "socket directory path too long");
         close(fd);
         return MD_EINVAL;
     }
@@ -820,7 +811,7 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
         pg->state = MD_PGEMBED_EXITED;
         uv_close((uv_handle_t *)&pg->proc, on_proc_close);
         drain_handles(pg);
-        set_err(err, errlen, "cannot start %s: %s", pg->postgres_bin, uv_strerror(rc));
+        md_errbuf_set(err, errlen, "cannot start %s: %s", pg->postgres_bin, uv_strerror(rc));
         return MD_EIO;
     }
     pg->state = MD_PGEMBED_STARTING;
@@ -838,17 +829,17 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
             char tail[TAIL_BYTES + 64];
             file_tail(pg->log_path, log_start, tail, sizeof(tail));
             if (pg->term_signal != 0)
-                set_err(err, errlen, "postgres was killed by signal %d while starting: %s",
-                        pg->term_signal, tail);
+                md_errbuf_set(err, errlen, "postgres was killed by signal %d while starting: %s",
+                              pg->term_signal, tail);
             else
-                set_err(err, errlen, "postgres exited with status %lld while starting: %s",
-                        (long long)pg->exit_status, tail);
+                md_errbuf_set(err, errlen, "postgres exited with status %lld while starting: %s",
+                              (long long)pg->exit_status, tail);
             drain_handles(pg);
             return MD_EDBDOWN;
         }
         PGPing ping = PQping(ping_conninfo);
         if (ping == PQPING_NO_ATTEMPT) {
-            set_err(err, errlen, "invalid connection parameters for the embedded PostgreSQL");
+            md_errbuf_set(err, errlen, "invalid connection parameters for the embedded PostgreSQL");
             rc = MD_EINVAL;
             goto fail;
         }
@@ -859,8 +850,8 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
         if ((uv_hrtime() - t0) / 1000000 >= START_TIMEOUT_MS) {
             char tail[TAIL_BYTES + 64];
             file_tail(pg->log_path, log_start, tail, sizeof(tail));
-            set_err(err, errlen, "postgres did not accept connections within %d s: %s",
-                    START_TIMEOUT_MS / 1000, tail);
+            md_errbuf_set(err, errlen, "postgres did not accept connections within %d s: %s",
+                          START_TIMEOUT_MS / 1000, tail);
             rc = MD_EDBTIMEOUT;
             goto fail;
         }
@@ -877,7 +868,7 @@ int md_pgembed_start(md_pgembed_t *pg, uv_loop_t *loop, md_pgembed_exit_cb on_ex
                        "mentord_owner") != 0 ||
         build_conninfo(pg, pg->app_conninfo, sizeof(pg->app_conninfo), "mentord", "mentord_app") !=
             0) {
-        set_err(err, errlen, "connection string too long");
+        md_errbuf_set(err, errlen, "connection string too long");
         rc = MD_EINVAL;
         goto fail;
     }
