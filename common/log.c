@@ -72,6 +72,10 @@ const char *md_log_quote(char *buf, size_t len, const char *s)
         if (c == '"' || c == '\\') {
             buf[o++] = '\\';
             buf[o++] = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            /* Multi-line messages (libpq's) stay readable on one line. */
+            if (o > 1 && buf[o - 1] != ' ')
+                buf[o++] = ' ';
         } else if (c < 0x20 || c == 0x7f) {
             buf[o++] = '?';
         } else {

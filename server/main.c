@@ -56,6 +56,8 @@ static uv_timer_t drain_timer;
 static int exit_code;
 static int stopping;
 
+static int conninfo_valid(const char *flag, const char *value);
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mentord [OPTIONS]                 serve\n"
@@ -200,6 +202,10 @@ static int parse_args(int argc, char **argv, int first, options_t *o)
         fprintf(stderr, "mentord: give --data-dir DIR (embedded PostgreSQL) or --db URL\n");
         return 2;
     }
+    if (o->db_url != NULL && !conninfo_valid("--db", o->db_url))
+        return 2;
+    if (o->db_owner_url != NULL && !conninfo_valid("--db-owner", o->db_owner_url))
+        return 2;
     if (o->cert == NULL && o->data_dir == NULL) {
         fprintf(stderr, "mentord: give --cert/--key, or --data-dir for a generated certificate\n");
         return 2;
@@ -241,6 +247,71 @@ static int start_database(const options_t *o, int embedded_login, const char **o
         return 1;
     }
     return 0;
+}
+
+/* Checks a connection string's syntax. libpq's message names the problem
+ * but may quote the whole string, password included, so every copy of the
+ * string is cut out of it before it is printed. */
+static int conninfo_valid(const char *flag, const char *value)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(value, &errmsg);
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return 1;
+    }
+    char msg[1024] = "";
+    size_t o = 0, vlen = strlen(value);
+    for (const char *p = errmsg ? errmsg : ""; *p != '\0' && o + 16 < sizeof(msg);) {
+        if (vlen > 0 && strncmp(p, value, vlen) == 0) {
+            o += (size_t)snprintf(msg + o, sizeof(msg) - o, "<%s>", flag);
+            p += vlen;
+        } else {
+            msg[o++] = *p == '\n' ? ' ' : *p;
+            p++;
+        }
+    }
+    msg[o] = '\0';
+    fprintf(stderr, "mentord: %s is not a valid database connection string or URI: %s\n", flag,
+            msg);
+    PQfreemem(errmsg);
+    return 0;
+}
+
+/* Connects once as the runtime role before serving: a runtime connection
+ * that cannot work should stop mentord now with a clear message, not make
+ * every request answer UNAVAILABLE. Also refuses a runtime role that would
+ * bypass row-level security (a superuser or BYPASSRLS role). */
+static int check_runtime_connection(const char *app)
+{
+    PGconn *c = PQconnectdb(app);
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[600];
+        md_errbuf_set(msg, sizeof(msg), "%s", PQerrorMessage(c));
+        fprintf(stderr, "mentord: cannot connect to the database as the runtime role: %s\n", msg);
+        PQfinish(c);
+        return 0;
+    }
+    int ok = 0;
+    PGresult *r = PQexec(c, "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
+                            "WHERE rolname = current_user");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        if (PQgetvalue(r, 0, 1)[0] == 't' || PQgetvalue(r, 0, 2)[0] == 't') {
+            fprintf(stderr,
+                    "mentord: the runtime database role '%s' is a superuser or has BYPASSRLS; "
+                    "row-level security would not isolate organizations. Connect as "
+                    "mentord_app (see README)\n",
+                    PQgetvalue(r, 0, 0));
+        } else {
+            ok = 1;
+        }
+    } else {
+        fprintf(stderr, "mentord: cannot check the runtime database role: %s",
+                PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    PQfinish(c);
+    return ok;
 }
 
 static int read_password(const options_t *o, char *buf, size_t len)
@@ -388,6 +459,8 @@ static int run_server(options_t *o)
 {
     const char *owner, *app;
     if (start_database(o, 1, &owner, &app) != 0)
+        return 1;
+    if (!check_runtime_connection(app))
         return 1;
     char certbuf[4096], keybuf[4096], cabuf[4096], err[1024];
     const char *cert = o->cert, *key = o->key;

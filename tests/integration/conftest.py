@@ -13,7 +13,8 @@ Fixtures:
                   `server`; all are closed after the test.
   scratch_dir     a private temporary directory.
 
-The classes behind them (Server, Client, Person, RawConn) are in harness.py.
+The classes behind them (Server, Client, Person, RawConn, and PgCluster for
+an external PostgreSQL) are in harness.py.
 
 Every server is stopped with SIGTERM after use and must exit 0; anything it
 left running is killed and the test run fails.

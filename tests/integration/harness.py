@@ -1,6 +1,6 @@
 """Integration test harness: runs a real mentord with its own embedded
-PostgreSQL and drives it with the real mentorctl or with a raw protocol
-client.
+PostgreSQL (or, through PgCluster, on a throwaway external PostgreSQL) and
+drives it with the real mentorctl or with a raw protocol client.
 
 Every server lives in its own temporary directory under /tmp with its own TCP
 port, so several test files can run at once. A server is always stopped with
@@ -13,9 +13,11 @@ not leave servers behind.
 
 import contextlib
 import ctypes
+import glob
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -126,6 +128,22 @@ def _pid_alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def child_pids(pid):
+    """PIDs of the live processes whose parent is `pid`."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "r") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(entry))
+    return kids
 
 
 def _postmaster_pids(data_dir):
@@ -283,8 +301,11 @@ class Server:
     """A mentord instance and its data directory. Create with
     Server.create(); always call destroy() (the fixtures do)."""
 
-    def __init__(self):
+    def __init__(self, db_args=()):
         self.root = tempfile.mkdtemp(prefix="mentord-test-")
+        # Extra options for both `mentord init` and the server, such as
+        # --db/--db-owner for an external PostgreSQL.
+        self.db_args = list(db_args)
         # As root, mentord runs PostgreSQL as the postgres user, which must be
         # able to reach the data directory inside this one.
         os.chmod(self.root, 0o755)
@@ -304,9 +325,9 @@ class Server:
     # -- life cycle ------------------------------------------------------
 
     @classmethod
-    def create(cls, port=None, org=ORG, org_name=ORG_NAME, start=True):
+    def create(cls, port=None, org=ORG, org_name=ORG_NAME, start=True, db_args=()):
         check_binaries()
-        srv = cls()
+        srv = cls(db_args=db_args)
         try:
             srv.init(org=org, org_name=org_name)
             if start:
@@ -329,7 +350,7 @@ class Server:
             "--admin-email", ADMIN_EMAIL,
             "--admin-name", ADMIN_NAME,
             "--password-stdin",
-        ]
+        ] + self.db_args
         if os.environ.get("MENTORD_TEST_PG_BINDIR"):
             argv += ["--pg-bindir", os.environ["MENTORD_TEST_PG_BINDIR"]]
         return argv
@@ -376,7 +397,7 @@ class Server:
             "--data-dir", self.data_dir,
             "--listen", "127.0.0.1:%d" % port,
             "--log-level", "debug",
-        ] + list(extra_args)
+        ] + self.db_args + list(extra_args)
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -549,10 +570,287 @@ class Server:
 
 
 def cleanup_all():
-    """Last-chance cleanup of every server this process started."""
+    """Last-chance cleanup of every server and cluster this process started."""
     for srv in list(_live_servers):
         with contextlib.suppress(Exception):
             srv.destroy(check=False)
+    for cluster in list(_live_clusters):
+        with contextlib.suppress(Exception):
+            cluster.destroy()
+
+
+# ---------------------------------------------------------------------------
+# A throwaway PostgreSQL cluster, for mentord's external-database mode
+
+_live_clusters = []
+
+
+def _pg_version_key(path):
+    m = re.search(r"/postgresql/(\d+)(?:\.(\d+))?/", path)
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
+
+
+def pg_bindir():
+    """Where PostgreSQL's server programs are: $MENTORD_TEST_PG_BINDIR, else
+    `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin."""
+    d = os.environ.get("MENTORD_TEST_PG_BINDIR")
+    if d:
+        return d
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        cp = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
+        d = cp.stdout.strip()
+        if cp.returncode == 0 and os.access(os.path.join(d, "initdb"), os.X_OK):
+            return d
+    found = sorted(
+        (os.path.dirname(p) for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+        key=_pg_version_key,
+    )
+    if not found:
+        raise HarnessError("PostgreSQL's programs (initdb, postgres) not found")
+    return found[-1]
+
+
+def _pg_program(bindir, name):
+    """A program from bindir, else from PATH (client tools such as psql)."""
+    p = os.path.join(bindir, name)
+    if os.access(p, os.X_OK):
+        return p
+    p = shutil.which(name)
+    if p is None:
+        raise HarnessError("%s not found in %s or on PATH" % (name, bindir))
+    return p
+
+
+def _pg_user_preexec(pdeathsig=None):
+    """A preexec_fn running the child as the `postgres` system user when we
+    are root (PostgreSQL refuses to run as root), optionally with a
+    parent-death signal (set after the user change, which would clear it)."""
+    ids = None
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            raise HarnessError("running as root but there is no `postgres` system user")
+        ids = (pw.pw_uid, pw.pw_gid)
+
+    def pre():
+        if ids is not None:
+            os.setgroups([])
+            os.setgid(ids[1])
+            os.setuid(ids[0])
+        if pdeathsig is not None:
+            with contextlib.suppress(Exception):
+                ctypes.CDLL(None, use_errno=True).prctl(1, pdeathsig, 0, 0, 0)
+
+    return pre, ids
+
+
+class PgCluster:
+    """A PostgreSQL cluster of its own in a temporary directory under /tmp:
+    superuser `owner` with trust authentication, no TCP, a Unix socket in
+    its own directory. postgres runs as a child of the test process (it
+    gets SIGQUIT if the test process dies). Always call destroy()."""
+
+    def __init__(self, owner="mdowner"):
+        self.owner = owner
+        self.bindir = pg_bindir()
+        self._preexec, ids = _pg_user_preexec()
+        self.root = tempfile.mkdtemp(prefix="mentord-pgx-")
+        os.chmod(self.root, 0o755)
+        self.pg_dir = os.path.join(self.root, "cluster")
+        self.data_dir = os.path.join(self.pg_dir, "data")
+        self.socket_dir = os.path.join(self.pg_dir, "sock")
+        self.log_path = os.path.join(self.root, "postgres.log")
+        self.port = free_port()
+        self.proc = None
+        os.makedirs(self.socket_dir)
+        if ids is not None:
+            for d in (self.pg_dir, self.socket_dir):
+                os.chown(d, ids[0], ids[1])
+        _live_clusters.append(self)
+
+    @classmethod
+    def create(cls, database="mentord", owner="mdowner"):
+        cluster = cls(owner=owner)
+        try:
+            cluster.initdb()
+            cluster.start()
+            if database:
+                cluster.psql("CREATE DATABASE %s" % database, dbname="postgres")
+        except BaseException:
+            cluster.destroy()
+            raise
+        return cluster
+
+    def _env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update(LC_ALL="C", LANG="C")
+        return env
+
+    def _run_as_pg(self, argv, timeout=60):
+        cp = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
+            env=self._env(),
+            preexec_fn=self._preexec,
+        )
+        return cp
+
+    def initdb(self):
+        cp = self._run_as_pg(
+            [
+                os.path.join(self.bindir, "initdb"),
+                "-D", self.data_dir,
+                "-U", self.owner,
+                "--auth=trust",
+                "--no-sync",
+                "--no-instructions",
+                "-E", "UTF8",
+                "--locale=C",
+            ],
+            timeout=120,
+        )
+        if cp.returncode != 0:
+            raise HarnessError(describe(cp, "initdb failed"))
+
+    def conninfo(self, user, dbname="mentord"):
+        return "host=%s port=%d dbname=%s user=%s" % (self.socket_dir, self.port, dbname, user)
+
+    def postmaster_pid(self):
+        try:
+            with open(os.path.join(self.data_dir, "postmaster.pid"), "r") as f:
+                pid = int(f.readline().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid > 0 and _pid_alive(pid) else None
+
+    def _ready(self):
+        """True once postmaster.pid says the server accepts connections."""
+        try:
+            with open(os.path.join(self.data_dir, "postmaster.pid"), "r") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def start(self, timeout=60):
+        """Start postgres (same port and socket every time) and wait until
+        it accepts connections."""
+        assert not self.running(), "cluster already running"
+        pre, _ = _pg_user_preexec(pdeathsig=signal.SIGQUIT)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    os.path.join(self.bindir, "postgres"),
+                    "-D", self.data_dir,
+                    "-c", "listen_addresses=",
+                    "-c", "unix_socket_directories=%s" % self.socket_dir,
+                    "-c", "port=%d" % self.port,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=self.root,
+                env=self._env(),
+                preexec_fn=pre,
+            )
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self.proc.poll() is not None:
+                self.proc = None
+                raise HarnessError("postgres exited at start:\n" + self.log_tail())
+            if time.monotonic() > deadline:
+                raise HarnessError("postgres not ready within %ds:\n%s" % (timeout, self.log_tail()))
+            time.sleep(0.05)
+
+    def running(self):
+        return (self.proc is not None and self.proc.poll() is None) or self.postmaster_pid() is not None
+
+    def stop(self, mode="fast", timeout=30):
+        """Stop with `pg_ctl stop -m mode`; falls back to signals when
+        pg_ctl fails. Returns pg_ctl's CompletedProcess (or None)."""
+        cp = None
+        if self.running():
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                cp = self._run_as_pg(
+                    [
+                        os.path.join(self.bindir, "pg_ctl"),
+                        "stop", "-D", self.data_dir, "-m", mode, "-w", "-t", str(timeout),
+                    ],
+                    timeout=timeout + 10,
+                )
+        self._kill_rest()
+        return cp
+
+    def _kill_rest(self):
+        """Make sure no postmaster of this cluster is left, by pid."""
+        pids = set()
+        pid = self.postmaster_pid()
+        if pid:
+            pids.add(pid)
+        if self.proc is not None and self.proc.poll() is None:
+            pids.add(self.proc.pid)
+        for sig, wait in ((signal.SIGQUIT, 10), (signal.SIGKILL, 10)):
+            live = [p for p in pids if _pid_alive(p)]
+            if not live:
+                break
+            for p in live:
+                with contextlib.suppress(OSError):
+                    os.kill(p, sig)
+            deadline = time.monotonic() + wait
+            while any(_pid_alive(p) for p in live) and time.monotonic() < deadline:
+                if self.proc is not None:
+                    self.proc.poll()
+                time.sleep(0.05)
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+            self.proc = None
+
+    def destroy(self):
+        try:
+            self.stop(mode="immediate")
+        finally:
+            if not os.environ.get("MENTORD_TEST_KEEP"):
+                shutil.rmtree(self.root, ignore_errors=True)
+            if self in _live_clusters:
+                _live_clusters.remove(self)
+
+    def psql(self, sql, user=None, dbname="mentord", check=True):
+        """Run SQL with psql (unaligned, tuples only) and return the
+        CompletedProcess; with check, a failure raises."""
+        cp = subprocess.run(
+            [
+                _pg_program(self.bindir, "psql"),
+                "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1",
+                "-h", self.socket_dir, "-p", str(self.port),
+                "-U", user or self.owner, "-d", dbname,
+                "-c", sql,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=self._env(),
+        )
+        if check and cp.returncode != 0:
+            raise HarnessError(describe(cp, "psql failed"))
+        return cp
+
+    def rows(self, sql, **kw):
+        """The result rows of a query as lists of strings."""
+        out = self.psql(sql, **kw).stdout
+        return [line.split("|") for line in out.splitlines() if line != ""]
+
+    def log_tail(self, n=60):
+        try:
+            with open(self.log_path, "r", encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        return "---- postgres log (last %d lines) ----\n%s\n----" % (n, "\n".join(lines[-n:]))
 
 
 # ---------------------------------------------------------------------------
