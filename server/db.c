@@ -44,6 +44,7 @@ struct md_db_txn {
     int failed_index;
     char sqlstate[6];
     char *message;
+    char *detail;
     struct md_db_txn *next; /* queue link */
     /* Receiving side while running: which pipeline item is next. */
     int rx_stmt;
@@ -109,6 +110,7 @@ void md_db_txn_free(md_db_txn_t *t)
     }
     free(t->stmts);
     free(t->message);
+    free(t->detail);
     free(t->prepared_now);
     free(t);
 }
@@ -167,6 +169,11 @@ const char *md_db_txn_sqlstate(const md_db_txn_t *t)
 const char *md_db_txn_message(const md_db_txn_t *t)
 {
     return t->message ? t->message : "";
+}
+
+const char *md_db_txn_detail(const md_db_txn_t *t)
+{
+    return t->detail ? t->detail : "";
 }
 
 int md_db_txn_failed_index(const md_db_txn_t *t)
@@ -480,6 +487,9 @@ static void txn_record_error(md_db_txn_t *t, int index, const PGresult *r)
     const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     free(t->message);
     t->message = strdup(m ? m : PQresultErrorMessage(r));
+    const char *d = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    free(t->detail);
+    t->detail = d ? strdup(d) : NULL;
 }
 
 /* Reads every result available without blocking. Returns 1 when the

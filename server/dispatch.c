@@ -25,6 +25,24 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(USER_SHOW, "user_show", md_h_user_show, MENTOR__V1__ROLE__MEMBER, 0),
     ROW(USER_UPDATE, "user_update", md_h_user_update, MENTOR__V1__ROLE__ADMIN, 0),
     ROW(USER_DEACTIVATE, "user_deactivate", md_h_user_deactivate, MENTOR__V1__ROLE__ADMIN, 0),
+    /* Program and participant rights beyond the role are decided per
+     * program in SQL (md_program_access). */
+    ROW(PROGRAM_CREATE, "program_create", md_h_program_create, MENTOR__V1__ROLE__ADMIN, 0),
+    ROW(PROGRAM_LIST, "program_list", md_h_program_list, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PROGRAM_SHOW, "program_show", md_h_program_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PROGRAM_UPDATE, "program_update", md_h_program_update, MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(PROGRAM_TRANSITION, "program_transition", md_h_program_transition,
+        MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(PROGRAM_ASSIGN_COORDINATOR, "program_assign_coordinator", md_h_program_assign_coordinator,
+        MENTOR__V1__ROLE__ADMIN, 0),
+    ROW(PARTICIPANT_ENROLL, "participant_enroll", md_h_participant_enroll, MENTOR__V1__ROLE__MEMBER,
+        0),
+    ROW(PARTICIPANT_LIST, "participant_list", md_h_participant_list, MENTOR__V1__ROLE__COORDINATOR,
+        0),
+    ROW(PARTICIPANT_SHOW, "participant_show", md_h_participant_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PARTICIPANT_WITHDRAW, "participant_withdraw", md_h_participant_withdraw,
+        MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PROFILE_UPDATE, "profile_update", md_h_profile_update, MENTOR__V1__ROLE__MEMBER, 0),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

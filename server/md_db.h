@@ -64,6 +64,9 @@ PGresult *md_db_txn_result(const md_db_txn_t *txn, int i);
 const char *md_db_txn_sqlstate(const md_db_txn_t *txn);
 const char *md_db_txn_message(const md_db_txn_t *txn);
 int md_db_txn_failed_index(const md_db_txn_t *txn);
+/* The DETAIL of the failing statement's error ("" when none). mentord's own
+ * SQL functions put the offending request field there. */
+const char *md_db_txn_detail(const md_db_txn_t *txn);
 
 /* Queue the transaction; cb runs later on the loop thread, never inside
  * this call. */

@@ -44,5 +44,16 @@ void md_h_user_list(md_req_t *req);
 void md_h_user_show(md_req_t *req);
 void md_h_user_update(md_req_t *req);
 void md_h_user_deactivate(md_req_t *req);
+void md_h_program_create(md_req_t *req);
+void md_h_program_list(md_req_t *req);
+void md_h_program_show(md_req_t *req);
+void md_h_program_update(md_req_t *req);
+void md_h_program_transition(md_req_t *req);
+void md_h_program_assign_coordinator(md_req_t *req);
+void md_h_participant_enroll(md_req_t *req);
+void md_h_participant_list(md_req_t *req);
+void md_h_participant_show(md_req_t *req);
+void md_h_participant_withdraw(md_req_t *req);
+void md_h_profile_update(md_req_t *req);
 
 #endif

@@ -35,4 +35,23 @@ int md_model_slug(const char *s);
 int md_model_name(const char *s);
 const char *md_model_role_name(int role);
 
+/* Free text of at most max bytes: printable, newlines and tabs allowed. */
+int md_model_text(const char *s, size_t max);
+/* A calendar date "YYYY-MM-DD" that exists (or "" when allow_empty). */
+int md_model_date(const char *s, int allow_empty);
+/* Normalizes a skill or tag name in place: trims, collapses inner white
+ * space to one space, lowercases ASCII. Returns its length. */
+size_t md_model_normalize_name(char *s);
+
+/* PostgreSQL text[] literal of n strings, in the request arena. */
+const char *md_model_text_array(md_req_t *req, char *const *items, size_t n);
+/* Parses a PostgreSQL text[] value into arena strings; -1 when malformed. */
+int md_model_parse_text_array(md_req_t *req, const char *s, char ***out, size_t *n);
+/* bytea parameter ("\x" + hex) for n bytes, in the request arena. */
+const char *md_model_bytea(md_req_t *req, const uint8_t *p, size_t n);
+/* A ProtobufCAllocator that takes memory from the request arena, so
+ * unpacked messages live as long as the request and are never freed one by
+ * one. */
+void md_model_arena_allocator(md_req_t *req, ProtobufCAllocator *a);
+
 #endif

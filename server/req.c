@@ -151,6 +151,7 @@ void md_req_fail_db(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
     }
     const char *st = md_db_txn_sqlstate(txn);
     const char *m = md_db_txn_message(txn);
+    const char *detail = md_db_txn_detail(txn);
     if (strcmp(st, "MDA01") == 0) {
         md_auth_t *a = md_req_auth(req);
         memset(a, 0, sizeof(*a));
@@ -158,7 +159,15 @@ void md_req_fail_db(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
     } else if (strcmp(st, "MDA03") == 0) {
         md_req_fail(req, MD_EPERM, NULL, "%s", m);
     } else if (strcmp(st, "MDA09") == 0) {
-        md_req_fail(req, MD_ESTATE, field, "%s", m);
+        md_req_fail(req, MD_ESTATE, detail[0] ? detail : field, "%s", m);
+    } else if (strcmp(st, "MDA04") == 0) {
+        md_req_fail(req, MD_ENOTFOUND, detail[0] ? detail : field, "%s", m);
+    } else if (strcmp(st, "MDA06") == 0) {
+        md_req_fail(req, MD_EEXISTS, detail[0] ? detail : field, "%s", m);
+    } else if (strcmp(st, "MDA22") == 0) {
+        md_req_fail(req, MD_EINVAL, detail[0] ? detail : field, "%s", m);
+    } else if (strcmp(st, "23503") == 0) {
+        md_req_fail(req, MD_ENOTFOUND, field, "a referenced object does not exist");
     } else if (strcmp(st, "23505") == 0) {
         md_req_fail(req, MD_EEXISTS, field, "%s already exists", field ? field : "object");
     } else if (strcmp(st, "23514") == 0 || strcmp(st, "22P02") == 0 || strcmp(st, "22001") == 0) {

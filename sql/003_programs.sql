@@ -219,6 +219,133 @@ LANGUAGE sql STABLE AS $$
     SELECT p_tz = '' OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_tz)
 $$;
 
+-- Assigns (or removes) a coordinator of a program. The caller's admin role
+-- is checked by md_request_begin.
+CREATE FUNCTION md_program_assign(p_program bigint, p_user bigint, p_remove boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_role smallint;
+    v_active boolean;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM programs WHERE org_id = md_current_org() AND id = p_program) THEN
+        RAISE EXCEPTION 'no such program in your organization' USING ERRCODE = 'MDA04',
+            DETAIL = 'program_assign_coordinator.program_id';
+    END IF;
+    IF p_remove THEN
+        DELETE FROM program_coordinators
+         WHERE org_id = md_current_org() AND program_id = p_program AND user_id = p_user;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'that user is not a coordinator of this program' USING ERRCODE = 'MDA04',
+                DETAIL = 'program_assign_coordinator.user_id';
+        END IF;
+        RETURN;
+    END IF;
+    SELECT role, active INTO v_role, v_active FROM users WHERE org_id = md_current_org() AND id = p_user;
+    IF v_role IS NULL THEN
+        RAISE EXCEPTION 'no such user in your organization' USING ERRCODE = 'MDA04',
+            DETAIL = 'program_assign_coordinator.user_id';
+    END IF;
+    IF NOT v_active THEN
+        RAISE EXCEPTION 'that user is deactivated' USING ERRCODE = 'MDA09',
+            DETAIL = 'program_assign_coordinator.user_id';
+    END IF;
+    IF v_role < 2 THEN
+        RAISE EXCEPTION 'only coordinators and admins can run a program; change the user''s role first'
+            USING ERRCODE = 'MDA09', DETAIL = 'program_assign_coordinator.user_id';
+    END IF;
+    INSERT INTO program_coordinators (org_id, program_id, user_id)
+    VALUES (md_current_org(), p_program, p_user) ON CONFLICT DO NOTHING;
+END
+$$;
+
+-- Checks the references inside a profile: the manager is another user of
+-- the organization and the time zone is known.
+CREATE FUNCTION md_profile_check(p_user bigint, p_manager bigint, p_tz text, p_field text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_manager IS NOT NULL THEN
+        IF p_manager = p_user THEN
+            RAISE EXCEPTION 'a participant cannot be their own manager' USING ERRCODE = 'MDA22',
+                DETAIL = p_field || '.manager_id';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM users WHERE org_id = md_current_org() AND id = p_manager) THEN
+            RAISE EXCEPTION 'the manager is not a user of your organization' USING ERRCODE = 'MDA22',
+                DETAIL = p_field || '.manager_id';
+        END IF;
+    END IF;
+    IF NOT md_valid_time_zone(p_tz) THEN
+        RAISE EXCEPTION 'unknown time zone "%" (use an IANA name such as Europe/Paris)', p_tz
+            USING ERRCODE = 'MDA22', DETAIL = p_field || '.time_zone';
+    END IF;
+END
+$$;
+
+-- Enrolls a user (or reactivates a withdrawn enrollment) with a profile.
+CREATE FUNCTION md_participant_enroll(p_program bigint, p_user bigint, p_role smallint,
+                                      p_profile bytea, p_manager bigint, p_department text,
+                                      p_tz text, p_capacity int, p_skills text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_active boolean;
+    v_status text;
+    v_role smallint;
+BEGIN
+    PERFORM md_participant_require_enroll(p_program, p_user);
+    SELECT active INTO v_active FROM users WHERE org_id = md_current_org() AND id = p_user;
+    IF v_active IS NULL THEN
+        RAISE EXCEPTION 'no such user in your organization' USING ERRCODE = 'MDA04',
+            DETAIL = 'participant_enroll.user_id';
+    END IF;
+    IF NOT v_active THEN
+        RAISE EXCEPTION 'that user is deactivated' USING ERRCODE = 'MDA09',
+            DETAIL = 'participant_enroll.user_id';
+    END IF;
+    PERFORM md_profile_check(p_user, p_manager, p_tz, 'participant_enroll.profile');
+    SELECT status, role INTO v_status, v_role FROM participants
+     WHERE org_id = md_current_org() AND program_id = p_program AND user_id = p_user FOR UPDATE;
+    IF v_status = 'active' THEN
+        RAISE EXCEPTION 'that user is already enrolled in this program as a %',
+            CASE v_role WHEN 1 THEN 'mentor' ELSE 'mentee' END
+            USING ERRCODE = 'MDA06', DETAIL = 'participant_enroll.user_id';
+    END IF;
+    INSERT INTO participants (org_id, program_id, user_id, role, profile_pb, manager_id,
+                              department, time_zone, capacity)
+    VALUES (md_current_org(), p_program, p_user, p_role, p_profile, p_manager, p_department,
+            p_tz, p_capacity)
+    ON CONFLICT (org_id, program_id, user_id) DO UPDATE
+       SET role = EXCLUDED.role, status = 'active', profile_pb = EXCLUDED.profile_pb,
+           manager_id = EXCLUDED.manager_id, department = EXCLUDED.department,
+           time_zone = EXCLUDED.time_zone, capacity = EXCLUDED.capacity,
+           enrolled_at = now(), updated_at = now(), withdrawn_at = NULL;
+    INSERT INTO skills (org_id, name) SELECT md_current_org(), unnest(p_skills)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+
+-- Writes a profile read earlier, if nobody changed it since (p_seen is the
+-- updated_at that was read); raises MDA40 otherwise so the caller retries.
+CREATE FUNCTION md_profile_write(p_program bigint, p_user bigint, p_profile bytea,
+                                 p_manager bigint, p_department text, p_tz text,
+                                 p_capacity int, p_skills text[], p_seen timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM md_participant_require_self_or_manager(p_program, p_user);
+    IF (SELECT state FROM programs WHERE org_id = md_current_org() AND id = p_program) = 5 THEN
+        RAISE EXCEPTION 'the program is closed' USING ERRCODE = 'MDA09';
+    END IF;
+    PERFORM md_profile_check(p_user, p_manager, p_tz, 'profile_update.profile');
+    UPDATE participants SET profile_pb = p_profile, manager_id = p_manager,
+           department = p_department, time_zone = p_tz, capacity = p_capacity, updated_at = now()
+     WHERE org_id = md_current_org() AND program_id = p_program AND user_id = p_user
+       AND updated_at = p_seen;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the profile changed meanwhile' USING ERRCODE = 'MDA40';
+    END IF;
+    INSERT INTO skills (org_id, name) SELECT md_current_org(), unnest(p_skills)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+
 REVOKE EXECUTE ON FUNCTION md_program_access(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION md_program_require_manager(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION md_program_transition(bigint, smallint) FROM PUBLIC;
@@ -229,3 +356,11 @@ GRANT EXECUTE ON FUNCTION md_program_require_manager(bigint) TO mentord_app;
 GRANT EXECUTE ON FUNCTION md_program_transition(bigint, smallint) TO mentord_app;
 GRANT EXECUTE ON FUNCTION md_participant_require_enroll(bigint, bigint) TO mentord_app;
 GRANT EXECUTE ON FUNCTION md_participant_require_self_or_manager(bigint, bigint) TO mentord_app;
+REVOKE EXECUTE ON FUNCTION md_program_assign(bigint, bigint, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION md_profile_check(bigint, bigint, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION md_participant_enroll(bigint, bigint, smallint, bytea, bigint, text, text, int, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION md_profile_write(bigint, bigint, bytea, bigint, text, text, int, text[], timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION md_program_assign(bigint, bigint, boolean) TO mentord_app;
+GRANT EXECUTE ON FUNCTION md_profile_check(bigint, bigint, text, text) TO mentord_app;
+GRANT EXECUTE ON FUNCTION md_participant_enroll(bigint, bigint, smallint, bytea, bigint, text, text, int, text[]) TO mentord_app;
+GRANT EXECUTE ON FUNCTION md_profile_write(bigint, bigint, bytea, bigint, text, text, int, text[], timestamptz) TO mentord_app;
