@@ -16,7 +16,7 @@
 #define MAX_LANGUAGES  20
 #define MAX_ATTRIBUTES 20
 #define NAME_MAX_LEN   100
-#define UPDATE_RETRIES 3
+#define UPDATE_RETRIES 16
 
 #define PARTICIPANT_COLS                                                                           \
     "pa.program_id, pa.user_id, u.email, u.display_name, pa.role, pa.status, pa.profile_pb, "      \
@@ -38,6 +38,7 @@ static const char SQL_REQUIRE_SELF_OR_MANAGER[] =
 static const char SQL_ENROLL[] =
     "SELECT md_participant_enroll($1::bigint, $2::bigint, $3::smallint, $4::bytea, "
     "$5::bigint, $6, $7, $8::int, $9::text[])";
+static const char SQL_REQUIRE_OPEN[] = "SELECT md_program_require_open($1::bigint)";
 static const char SQL_WITHDRAW[] =
     "UPDATE participants SET status = 'withdrawn', withdrawn_at = now(), updated_at = now() "
     "WHERE org_id = $1::bigint AND program_id = $2::bigint AND user_id = $3::bigint "
@@ -452,7 +453,7 @@ void md_h_participant_show(md_req_t *req)
 
 static void withdraw_done(md_req_t *req, md_db_txn_t *txn, int err)
 {
-    if (err == MD_OK && PQntuples(md_db_txn_result(txn, MD_REQ_FIRST + 1)) != 1) {
+    if (err == MD_OK && PQntuples(md_db_txn_result(txn, MD_REQ_FIRST + 2)) != 1) {
         md_req_fail(req, MD_ESTATE, "participant_withdraw.user_id",
                     "that user is not an active participant of this program");
         return;
@@ -469,6 +470,7 @@ void md_h_participant_withdraw(md_req_t *req)
     const char *cp[2] = {prog, uid};
     md_db_txn_t *txn = md_req_txn(req);
     if (txn == NULL || md_db_txn_add(txn, SQL_REQUIRE_SELF_OR_MANAGER, 2, cp) != MD_OK ||
+        md_db_txn_add(txn, SQL_REQUIRE_OPEN, 1, cp) != MD_OK ||
         md_db_txn_add(txn, SQL_WITHDRAW, 3, p) != MD_OK ||
         md_db_txn_add(txn, SQL_PARTICIPANT_ONE, 3, p) != MD_OK) {
         md_db_txn_free(txn);
@@ -508,6 +510,11 @@ static void profile_written(md_req_t *req, md_db_txn_t *txn, int err)
         /* Someone changed the profile between our read and our write:
          * merge again on top of their version. */
         profile_read(req);
+        return;
+    }
+    if (err == MD_EDB && strcmp(md_db_txn_sqlstate(txn), "MDA40") == 0) {
+        md_req_fail(req, MD_EDBTIMEOUT, NULL,
+                    "the profile is being changed by others right now; try again");
         return;
     }
     participant_done(req, txn, err);

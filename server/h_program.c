@@ -168,8 +168,19 @@ static void reply_program(md_req_t *req, md_db_txn_t *txn, int stmt)
     md_req_reply(req, &resp);
 }
 
+/* A unique violation on programs can only be the name. */
+static int fail_duplicate_name(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
+{
+    if (err != MD_EDB || strcmp(md_db_txn_sqlstate(txn), "23505") != 0)
+        return 0;
+    md_req_fail(req, MD_EEXISTS, field, "a program with this name already exists");
+    return 1;
+}
+
 static void program_done(md_req_t *req, md_db_txn_t *txn, int err)
 {
+    if (fail_duplicate_name(req, txn, err, "program_create.program.name"))
+        return;
     if (err != MD_OK) {
         md_req_fail_db(req, txn, err, NULL);
         return;
@@ -426,6 +437,16 @@ static int in_mask(md_req_t *req, const char *name)
 
 static void program_update_done(md_req_t *req, md_db_txn_t *txn, int err)
 {
+    if (fail_duplicate_name(req, txn, err, "program_update.program.name"))
+        return;
+    if (err == MD_EDB && strcmp(md_db_txn_sqlstate(txn), "23514") == 0) {
+        /* The only check that spans two fields: the dates' order. */
+        md_req_fail(req, MD_EINVAL,
+                    in_mask(req, "end_date") ? "program_update.program.end_date"
+                                             : "program_update.program.start_date",
+                    "the end date would be before the start date");
+        return;
+    }
     if (err != MD_OK) {
         md_req_fail_db(req, txn, err, "program_update");
         return;

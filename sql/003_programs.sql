@@ -112,7 +112,9 @@ BEGIN
     IF v_role = 3 THEN
         RETURN 'admin';
     END IF;
-    IF EXISTS (SELECT 1 FROM program_coordinators c WHERE c.org_id = md_current_org()
+    -- An assignment counts only while the user still has the coordinator
+    -- role: demoting a coordinator takes their programs away at once.
+    IF v_role >= 2 AND EXISTS (SELECT 1 FROM program_coordinators c WHERE c.org_id = md_current_org()
                AND c.program_id = p_program AND c.user_id = md_caller()) THEN
         RETURN 'coordinator';
     END IF;
@@ -190,6 +192,16 @@ BEGIN
     END IF;
     IF v_state <> 2 THEN
         RAISE EXCEPTION 'the program is not open for enrollment' USING ERRCODE = 'MDA09';
+    END IF;
+END
+$$;
+
+-- Raises unless the program is still open (not closed).
+CREATE FUNCTION md_program_require_open(p_program bigint) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF (SELECT state FROM programs WHERE org_id = md_current_org() AND id = p_program) = 5 THEN
+        RAISE EXCEPTION 'the program is closed' USING ERRCODE = 'MDA09';
     END IF;
 END
 $$;
@@ -356,6 +368,8 @@ GRANT EXECUTE ON FUNCTION md_program_require_manager(bigint) TO mentord_app;
 GRANT EXECUTE ON FUNCTION md_program_transition(bigint, smallint) TO mentord_app;
 GRANT EXECUTE ON FUNCTION md_participant_require_enroll(bigint, bigint) TO mentord_app;
 GRANT EXECUTE ON FUNCTION md_participant_require_self_or_manager(bigint, bigint) TO mentord_app;
+REVOKE EXECUTE ON FUNCTION md_program_require_open(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION md_program_require_open(bigint) TO mentord_app;
 REVOKE EXECUTE ON FUNCTION md_program_assign(bigint, bigint, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION md_profile_check(bigint, bigint, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION md_participant_enroll(bigint, bigint, smallint, bytea, bigint, text, text, int, text[]) FROM PUBLIC;
