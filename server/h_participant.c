@@ -205,7 +205,8 @@ static int profile_check(check_t *ck, Mentor__V1__Profile *p, const char *const 
                 CHECK_FAIL(ck, "availability", "slot %u is not an hour of the week (0-167)",
                            p->availability[i]);
         }
-        qsort(p->availability, p->n_availability, sizeof(uint32_t), cmp_u32);
+        if (p->n_availability > 1)
+            qsort(p->availability, p->n_availability, sizeof(uint32_t), cmp_u32);
         size_t o = 0;
         for (size_t i = 0; i < p->n_availability; i++) {
             if (o == 0 || p->availability[o - 1] != p->availability[i])
@@ -343,6 +344,11 @@ void md_h_participant_enroll(md_req_t *req)
     }
     md_auth_t *a = md_req_auth(req);
     uint64_t user = target_user(req, e->user_id);
+    if (p->n_attributes > 0 && user != a->user_id) {
+        md_req_fail(req, MD_EPERM, "participant_enroll.profile.attributes",
+                    "self-identified attributes can be set only by the participant themself");
+        return;
+    }
     const char *org = md_req_u64(req, a->org_id);
     const char *prog = md_req_u64(req, e->program_id);
     const char *uid = md_req_u64(req, user);
@@ -643,6 +649,12 @@ void md_h_profile_update(md_req_t *req)
     }
     st->program_id = u->program_id;
     st->user_id = target_user(req, u->user_id);
+    if (st->user_id != md_req_auth(req)->user_id &&
+        sel_has((const char *const *)u->update_mask, u->n_update_mask, "attributes")) {
+        md_req_fail(req, MD_EPERM, "profile_update.profile.attributes",
+                    "self-identified attributes can be set only by the participant themself");
+        return;
+    }
     req->state = st;
     profile_read(req);
 }

@@ -325,10 +325,19 @@ BEGIN
     VALUES (md_current_org(), p_program, p_user, p_role, p_profile, p_manager, p_department,
             p_tz, p_capacity)
     ON CONFLICT (org_id, program_id, user_id) DO UPDATE
-       SET role = EXCLUDED.role, status = 'active', profile_pb = EXCLUDED.profile_pb,
-           manager_id = EXCLUDED.manager_id, department = EXCLUDED.department,
-           time_zone = EXCLUDED.time_zone, capacity = EXCLUDED.capacity,
-           enrolled_at = now(), updated_at = now(), withdrawn_at = NULL;
+       SET role = EXCLUDED.role, status = 'active', enrolled_at = now(), updated_at = now(),
+           withdrawn_at = NULL,
+           -- Re-enrolling without a profile keeps the one from before.
+           profile_pb = CASE WHEN length(EXCLUDED.profile_pb) = 0 THEN participants.profile_pb
+                             ELSE EXCLUDED.profile_pb END,
+           manager_id = CASE WHEN length(EXCLUDED.profile_pb) = 0 THEN participants.manager_id
+                             ELSE EXCLUDED.manager_id END,
+           department = CASE WHEN length(EXCLUDED.profile_pb) = 0 THEN participants.department
+                             ELSE EXCLUDED.department END,
+           time_zone = CASE WHEN length(EXCLUDED.profile_pb) = 0 THEN participants.time_zone
+                            ELSE EXCLUDED.time_zone END,
+           capacity = CASE WHEN length(EXCLUDED.profile_pb) = 0 THEN participants.capacity
+                           ELSE EXCLUDED.capacity END;
     INSERT INTO skills (org_id, name) SELECT md_current_org(), unnest(p_skills)
     ON CONFLICT DO NOTHING;
 END
