@@ -165,6 +165,23 @@ int md_args_parse(md_args_t *a, const md_args_spec_t *spec, int argc, char *cons
             }
             inline_value = argv[++i];
         }
+        if (opt->kind == MD_OPT_VALUE && a->values[idx] != NULL) {
+            /* Only the last value of a single-valued option counts, so its
+             * earlier entry is dropped to keep md_args_nth(.., 0) honest. */
+            for (size_t k = 0; k < a->ngiven; k++) {
+                if (a->given[k].opt == idx)
+                    a->given[k].value = inline_value;
+            }
+        } else {
+            if (a->ngiven >= MD_ARGS_MAX_VALUES) {
+                set_err(a, "too many options (at most %d values on one command line)",
+                        MD_ARGS_MAX_VALUES);
+                return fail(a, argc, argv, i);
+            }
+            a->given[a->ngiven].opt = idx;
+            a->given[a->ngiven].value = inline_value;
+            a->ngiven++;
+        }
         a->values[idx] = inline_value;
     }
     a->next = i;
@@ -199,6 +216,35 @@ const char *md_args_get(const md_args_t *a, const char *name)
 int md_args_has(const md_args_t *a, const char *name)
 {
     return md_args_get(a, name) != NULL;
+}
+
+size_t md_args_count(const md_args_t *a, const char *name)
+{
+    if (a->spec == NULL)
+        return 0;
+    int idx = opt_by_name(a->spec, name, strlen(name));
+    size_t n = 0;
+    for (size_t k = 0; idx >= 0 && k < a->ngiven; k++) {
+        if (a->given[k].opt == idx)
+            n++;
+    }
+    return n;
+}
+
+const char *md_args_nth(const md_args_t *a, const char *name, size_t i)
+{
+    if (a->spec == NULL)
+        return NULL;
+    int idx = opt_by_name(a->spec, name, strlen(name));
+    size_t seen = 0;
+    for (size_t k = 0; idx >= 0 && k < a->ngiven; k++) {
+        if (a->given[k].opt != idx)
+            continue;
+        if (seen == i)
+            return a->given[k].value;
+        seen++;
+    }
+    return NULL;
 }
 
 #define EDIT_MAX 64
@@ -265,5 +311,22 @@ int md_parse_id(const char *s, uint64_t *out)
     if (errno != 0 || end == s || *end != '\0' || v == 0)
         return MD_EINVAL;
     *out = (uint64_t)v;
+    return MD_OK;
+}
+
+int md_parse_u32(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    if (s == NULL || s[0] == '\0')
+        return MD_EINVAL;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return MD_EINVAL;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT32_MAX - d) / 10)
+            return MD_EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
     return MD_OK;
 }

@@ -88,8 +88,124 @@ static const md_opt_t opts_user_update[] = {
     OPT_HELP,
 };
 
+/* The fields of a program, shared by "program create" and "program
+ * update"; only create insists on a name. */
+#define OPTS_PROGRAM_FIELDS(name_required)                                                         \
+    {"name", 0, MD_OPT_VALUE, name_required, "NAME", "the program's name, unique in the org"},     \
+        {"description", 0, MD_OPT_VALUE, 0, "TEXT", "what the program is about"},                  \
+        {"objective", 0, MD_OPT_LIST, 0, "TEXT", "an objective"},                                  \
+        {"mentor-expectations", 0, MD_OPT_VALUE, 0, "TEXT", "what is expected of mentors"},        \
+        {"mentee-expectations", 0, MD_OPT_VALUE, 0, "TEXT", "what is expected of mentees"},        \
+        {"cadence", 0, MD_OPT_VALUE, 0, "DAYS", "days between check-ins, 1-365 (default 14)"},     \
+        {"start", 0, MD_OPT_VALUE, 0, "YYYY-MM-DD", "start date"},                                 \
+        {"end", 0, MD_OPT_VALUE, 0, "YYYY-MM-DD", "end date"},                                     \
+        {"capacity", 0, MD_OPT_VALUE, 0, "N", "default mentees per mentor, 1-10 (default 2)"},     \
+        {"weight", 0, MD_OPT_LIST, 0, "FACTOR=N", "a matching factor's weight, 0-100"},            \
+        {"department-rule",                                                                        \
+         0,                                                                                        \
+         MD_OPT_VALUE,                                                                             \
+         0,                                                                                        \
+         "RULE",                                                                                   \
+         "pairs from any, same or different "                                                      \
+         "departments"},                                                                           \
+        {"min-seniority-gap",                                                                      \
+         0,                                                                                        \
+         MD_OPT_VALUE,                                                                             \
+         0,                                                                                        \
+         "N",                                                                                      \
+         "mentor's seniority level minus mentee's, at least (0-10)"},                              \
+        {"require-shared-language", 0, MD_OPT_VALUE, 0, "yes|no", "pairs must share a language"},  \
+    {                                                                                              \
+        "require-mentor-training", 0, MD_OPT_VALUE, 0, "yes|no",                                   \
+            "mentors must have completed the training"                                             \
+    }
+
+/* The fields of a profile, shared by "participant enroll" (the initial
+ * profile) and "profile edit". */
+#define OPTS_PROFILE_FIELDS                                                                        \
+    {"offer", 0, MD_OPT_LIST, 0, "SKILL:LEVEL", "a skill offered, level 1-5, e.g. c:4"},           \
+        {"want", 0, MD_OPT_LIST, 0, "SKILL:LEVEL", "a skill wanted, level 1-5"},                   \
+        {"goal", 0, MD_OPT_LIST, 0, "GOAL", "a career goal"},                                      \
+        {"interest", 0, MD_OPT_LIST, 0, "TOPIC", "an interest"},                                   \
+        {"department", 0, MD_OPT_VALUE, 0, "NAME", "department"},                                  \
+        {"level", 0, MD_OPT_VALUE, 0, "N", "seniority level, 1-20"},                               \
+        {"years", 0, MD_OPT_VALUE, 0, "N", "years of experience, 0-60"},                           \
+        {"time-zone", 0, MD_OPT_VALUE, 0, "TZ", "IANA time zone, e.g. Europe/Paris"},              \
+        {"language", 0, MD_OPT_LIST, 0, "CODE", "a language, ISO 639-1, e.g. en"},                 \
+        {"availability", 0, MD_OPT_VALUE, 0, "SPEC", "weekly hours, e.g. mon-fri:9-17,sat:10-12"}, \
+        {"manager", 0, MD_OPT_VALUE, 0, "UID", "the manager's user id"},                           \
+        {"capacity", 0, MD_OPT_VALUE, 0, "N", "mentors: how many mentees, 1-10"},                  \
+        {"attribute", 0, MD_OPT_LIST, 0, "KEY=VALUE", "an opt-in self-identified attribute"},      \
+    {                                                                                              \
+        "from-file", 0, MD_OPT_VALUE, 0, "FILE", "profile fields from a JSON file ('-': stdin)"    \
+    }
+
+static const md_opt_t opts_program_create[] = {OPTS_PROGRAM_FIELDS(1), OPT_JSON, OPT_HELP};
+static const md_opt_t opts_program_update[] = {
+    OPTS_PROGRAM_FIELDS(0),
+    {"clear", 0, MD_OPT_LIST, 0, "FIELD", "empty a field (description, objectives, ...)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_program_list[] = {
+    {"state", 0, MD_OPT_VALUE, 0, "STATE", "only programs in this state"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_program_assign[] = {
+    {"user", 0, MD_OPT_VALUE, 1, "UID", "the coordinator's (or admin's) user id"},
+    {"remove", 0, MD_OPT_FLAG, 0, NULL, "unassign instead"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_participant_enroll[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"user", 0, MD_OPT_VALUE, 0, "UID", "whom to enroll (default: yourself)"},
+    {"email", 0, MD_OPT_VALUE, 0, "EMAIL", "whom to enroll, by email address"},
+    {"role", 0, MD_OPT_VALUE, 1, "ROLE", "mentor or mentee"},
+    OPTS_PROFILE_FIELDS,
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_participant_list[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"role", 0, MD_OPT_VALUE, 0, "ROLE", "only mentors or only mentees"},
+    {"all", 0, MD_OPT_FLAG, 0, NULL, "include withdrawn participants"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_participant_one[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"user", 0, MD_OPT_VALUE, 0, "UID", "the participant (default: yourself)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_profile_edit[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"user", 0, MD_OPT_VALUE, 0, "UID", "whose profile (default: yours)"},
+    OPTS_PROFILE_FIELDS,
+    {"clear", 0, MD_OPT_LIST, 0, "FIELD", "empty a profile field, e.g. skills_wanted"},
+    OPT_JSON,
+    OPT_HELP,
+};
+
 static const char *const pos_code[] = {"CODE"};
 static const char *const pos_id[] = {"ID"};
+static const char *const pos_id_state[] = {"ID", "STATE"};
+
+#define PROGRAM_FIELDS_HELP                                                                        \
+    "FACTOR is one of skills, goals, interests, seniority, department,\n"                          \
+    "time_zone, language, availability, preferences. Dates are YYYY-MM-DD.\n"                      \
+    "Ranges are checked by the server."
+
+#define PROFILE_FIELDS_HELP                                                                        \
+    "A repeated flag (--offer, --want, --goal, --interest, --language,\n"                          \
+    "--attribute) gives the whole list. SPEC is comma-separated DAY:START-END\n"                   \
+    "items: DAY is mon..sun or a range like mon-fri, hours 0-24, END exclusive,\n"                 \
+    "in your time zone. --from-file reads a JSON object with the Profile\n"                        \
+    "fields of the protocol, e.g. {\"skills_offered\": [{\"name\": \"c\", \"level\": 4}],\n"       \
+    "\"availability\": [33, 34], \"attributes\": {\"pronouns\": \"she/her\"}};\n"                  \
+    "flags given alongside win over the file's keys."
 
 static const command_t commands[] = {
     {NULL, "login", md_cmd_login, "login --org SLUG --email EMAIL [--password-stdin]",
@@ -143,12 +259,88 @@ static const command_t commands[] = {
      "Deactivate a user: their sessions end at once and they can no longer log\n"
      "in. Only admins may, and not on themselves.",
      SPEC(opts_plain, 1, 1, pos_id)},
+    {"program", "create", md_cmd_program_create, "program create --name NAME [FIELD OPTIONS]",
+     "Create a program in state draft (admin)",
+     "Create a mentorship program; it starts in state draft. Only admins may.\n"
+     "Weights not given with --weight get the defaults skills 30, goals 15,\n"
+     "interests 10, seniority 10, department 5, time_zone 10, language 10,\n"
+     "availability 5, preferences 5.\n\n" PROGRAM_FIELDS_HELP,
+     SPEC(opts_program_create, 0, 0, NULL)},
+    {"program", "list", md_cmd_program_list, "program list [--state STATE]",
+     "List the programs you may see",
+     "List programs, newest first: all of them for admins, the ones they run for\n"
+     "coordinators, enrolling ones and their own for members. STATE is draft,\n"
+     "enrolling, matching, active or closed.",
+     SPEC(opts_program_list, 0, 0, NULL)},
+    {"program", "show", md_cmd_program_show, "program show ID", "Show one program",
+     "Show a program: its texts, objectives, dates, matching weights and rules,\n"
+     "coordinators and participant counts.",
+     SPEC(opts_plain, 1, 1, pos_id)},
+    {"program", "update", md_cmd_program_update,
+     "program update ID [FIELD OPTIONS] [--clear FIELD]",
+     "Change a program (admin, its coordinators)",
+     "Change the fields given and nothing else. --objective replaces the whole\n"
+     "list of objectives. --weight and the rule flags change only what they\n"
+     "name: the other weights and rules keep their current values. --clear\n"
+     "empties description, objectives, mentor_expectations,\n"
+     "mentee_expectations, start_date or end_date. A closed program cannot\n"
+     "change.\n\n" PROGRAM_FIELDS_HELP,
+     SPEC(opts_program_update, 1, 1, pos_id)},
+    {"program", "transition", md_cmd_program_transition, "program transition ID STATE",
+     "Move a program to another state",
+     "Move a program along its lifecycle: draft -> enrolling -> matching ->\n"
+     "active -> closed, or back from enrolling to draft and from matching to\n"
+     "enrolling; any state but closed may go to closed.",
+     SPEC(opts_plain, 2, 2, pos_id_state)},
+    {"program", "assign-coordinator", md_cmd_program_assign_coordinator,
+     "program assign-coordinator ID --user UID [--remove]",
+     "Assign a coordinator to a program (admin)",
+     "Assign a user with the coordinator or admin role to run a program, or with\n"
+     "--remove unassign them. Only admins may.",
+     SPEC(opts_program_assign, 1, 1, pos_id)},
+    {"participant", "enroll", md_cmd_participant_enroll,
+     "participant enroll --program PID [--user UID | --email EMAIL] --role ROLE [PROFILE OPTIONS]",
+     "Enroll yourself or someone in a program",
+     "Enroll a user as mentor or mentee, with an optional initial profile.\n"
+     "Without --user or --email you enroll yourself (members may, while the\n"
+     "program is enrolling); admins and the program's coordinators may enroll\n"
+     "anyone. Enrolling a withdrawn participant again reactivates them.\n\n" PROFILE_FIELDS_HELP,
+     SPEC(opts_participant_enroll, 0, 0, NULL)},
+    {"participant", "list", md_cmd_participant_list,
+     "participant list --program PID [--role ROLE] [--all]", "List a program's participants",
+     "List the participants of a program (with --all, withdrawn ones too).\n"
+     "Admins and the program's coordinators may.",
+     SPEC(opts_participant_list, 0, 0, NULL)},
+    {"participant", "show", md_cmd_participant_show, "participant show --program PID [--user UID]",
+     "Show a participant and their profile",
+     "Show a participant of a program and the profile fields that are set.\n"
+     "Without --user, yourself.",
+     SPEC(opts_participant_one, 0, 0, NULL)},
+    {"participant", "withdraw", md_cmd_participant_withdraw,
+     "participant withdraw --program PID [--user UID]", "Withdraw from a program",
+     "Withdraw a participant from a program (without --user, yourself). Their\n"
+     "history is kept; enrolling again reactivates them.",
+     SPEC(opts_participant_one, 0, 0, NULL)},
+    {"profile", "show", md_cmd_profile_show, "profile show --program PID [--user UID]",
+     "Show a profile in a program",
+     "Show every field of a participant's profile in a program (without --user,\n"
+     "yours). Attributes are shown only to their owner.",
+     SPEC(opts_participant_one, 0, 0, NULL)},
+    {"profile", "edit", md_cmd_profile_edit,
+     "profile edit --program PID [--user UID] [PROFILE OPTIONS] [--clear FIELD]",
+     "Change a profile in a program",
+     "Change the profile fields given, and only those: flags, keys of the\n"
+     "--from-file document, and fields named by --clear (which empties them:\n"
+     "skills_offered, skills_wanted, career_goals, interests, department,\n"
+     "seniority_level, seniority_years, time_zone, languages, availability,\n"
+     "manager_id, capacity, attributes).\n\n" PROFILE_FIELDS_HELP,
+     SPEC(opts_profile_edit, 0, 0, NULL)},
 };
 
 static const group_t groups[] = {
-    {"invite", "Accept an invitation"},
-    {"org", "Organizations"},
-    {"user", "Users of your organization"},
+    {"invite", "Accept an invitation"},           {"org", "Organizations"},
+    {"user", "Users of your organization"},       {"program", "Mentorship programs"},
+    {"participant", "Participants of a program"}, {"profile", "Participant profiles"},
 };
 
 static const md_opt_t global_opts[] = {
@@ -208,15 +400,28 @@ static void full_name(const command_t *c, char *buf, size_t len)
         snprintf(buf, len, "%s", c->name);
 }
 
+static int in_listing(const command_t *c, const char *group)
+{
+    return group == NULL || (c->group != NULL && strcmp(c->group, group) == 0);
+}
+
 static void print_command_list(FILE *f, const char *group)
 {
+    size_t width = 0;
+    char name[64];
+    for (size_t i = 0; i < COUNT(commands); i++) {
+        if (!in_listing(&commands[i], group))
+            continue;
+        full_name(&commands[i], name, sizeof(name));
+        if (strlen(name) > width)
+            width = strlen(name);
+    }
     for (size_t i = 0; i < COUNT(commands); i++) {
         const command_t *c = &commands[i];
-        char name[64];
-        if (group != NULL && (c->group == NULL || strcmp(c->group, group) != 0))
+        if (!in_listing(c, group))
             continue;
         full_name(c, name, sizeof(name));
-        fprintf(f, "  %-18s %s\n", name, c->summary);
+        fprintf(f, "  %-*s  %s\n", (int)width, name, c->summary);
     }
 }
 
@@ -232,13 +437,14 @@ static void print_options(FILE *f, const md_opt_t *opts, size_t n)
         if (o->short_name != 0)
             snprintf(shortpart, sizeof(shortpart), "-%c, ", o->short_name);
         snprintf(left[i], sizeof(left[i]), "%s--%s%s%s", shortpart, o->name,
-                 o->kind == MD_OPT_VALUE ? " " : "", o->kind == MD_OPT_VALUE ? o->metavar : "");
+                 o->kind != MD_OPT_FLAG ? " " : "", o->kind != MD_OPT_FLAG ? o->metavar : "");
         if (strlen(left[i]) > width)
             width = strlen(left[i]);
     }
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-*s  %s%s\n", (int)width, left[i], opts[i].help,
-                opts[i].required ? " (required)" : "");
+        fprintf(f, "  %-*s  %s%s%s\n", (int)width, left[i], opts[i].help,
+                opts[i].required ? " (required)" : "",
+                opts[i].kind == MD_OPT_LIST ? " (repeatable)" : "");
 }
 
 static void print_main_help(FILE *f)

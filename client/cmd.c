@@ -73,6 +73,35 @@ int md_ctx_print_json(md_ctx_t *c, md_json_t *j)
     return MD_EXIT_OK;
 }
 
+int md_ctx_print_kv(md_ctx_t *c, const md_table_t *t)
+{
+    (void)c;
+    if (md_table_print_kv(t, stdout) != MD_OK) {
+        fprintf(stderr, "mentorctl: out of memory while formatting the output\n");
+        return MD_EXIT_REFUSED;
+    }
+    return MD_EXIT_OK;
+}
+
+int md_ctx_parse_id(md_ctx_t *c, const char *s, const char *what, uint64_t *id)
+{
+    if (md_parse_id(s, id) != MD_OK)
+        return md_ctx_usage(c, "invalid %s id '%s' (expected a positive number)", what, s);
+    return MD_EXIT_OK;
+}
+
+int md_ctx_program_user(md_ctx_t *c, const md_args_t *a, uint64_t *program, uint64_t *user)
+{
+    const char *u = md_args_get(a, "user");
+    int rc = md_ctx_parse_id(c, md_args_get(a, "program"), "program", program);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    *user = 0;
+    if (u != NULL)
+        rc = md_ctx_parse_id(c, u, "user", user);
+    return rc;
+}
+
 /* Without a CA the only evidence of the server's identity is the key it
  * showed last time. A change is either a new certificate or an attack, and
  * only a human can tell which, so it stops everything. */
@@ -244,19 +273,6 @@ void md_ctx_close(md_ctx_t *c)
     md_net_close(c->net);
     c->net = NULL;
     md_session_clear(&c->session);
-}
-
-const char *md_time_text(int64_t t, char buf[MD_TIME_LEN])
-{
-    if (t == 0) {
-        snprintf(buf, MD_TIME_LEN, "-");
-        return buf;
-    }
-    /* On failure the formatter leaves "?", which is the right thing to
-     * show for a time that cannot be represented. */
-    int rc = md_fmt_rfc3339(t, buf, MD_TIME_LEN);
-    (void)rc;
-    return buf;
 }
 
 const char *md_user_status(const Mentor__V1__User *u)

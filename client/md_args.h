@@ -12,11 +12,16 @@
 
 #include "md_err.h"
 
-#define MD_ARGS_MAX_OPTS 16
+#define MD_ARGS_MAX_OPTS 32
 #define MD_ARGS_MAX_POS  8
 #define MD_ARGS_ERR_LEN  192
+/* Every value given on one command line, repeated options included. Far
+ * more than a person types; a longer list belongs in a file. */
+#define MD_ARGS_MAX_VALUES 512
 
-typedef enum { MD_OPT_FLAG = 0, MD_OPT_VALUE = 1 } md_opt_kind_t;
+/* MD_OPT_VALUE keeps the value given last; MD_OPT_LIST may be repeated and
+ * keeps every value in the order given (see md_args_count, md_args_nth). */
+typedef enum { MD_OPT_FLAG = 0, MD_OPT_VALUE = 1, MD_OPT_LIST = 2 } md_opt_kind_t;
 
 /* One accepted option. An option named "help" is special: when it appears,
  * parsing succeeds at once and required checks are skipped, so that
@@ -52,6 +57,13 @@ typedef struct {
     /* Per option in spec order: the value given last, or "" for a flag
      * that is set; NULL when absent. */
     const char *values[MD_ARGS_MAX_OPTS];
+    /* Every value-taking option given, in command-line order: the index
+     * of the option in spec and its value. */
+    struct {
+        int opt;
+        const char *value;
+    } given[MD_ARGS_MAX_VALUES];
+    size_t ngiven;
     const char *pos[MD_ARGS_MAX_POS];
     size_t npos;
     int help; /* "--help" or "-h" was given */
@@ -71,6 +83,13 @@ MD_WUR int md_args_parse(md_args_t *a, const md_args_spec_t *spec, int argc, cha
 const char *md_args_get(const md_args_t *a, const char *name);
 /* Non-zero when option name (usually a flag) was given. */
 int md_args_has(const md_args_t *a, const char *name);
+/* How many times option name was given with a value: any number for an
+ * MD_OPT_LIST option, at most 1 for others (repeats of an MD_OPT_VALUE
+ * option count once, as only the last one is kept). */
+size_t md_args_count(const md_args_t *a, const char *name);
+/* The i-th value (from 0, in command-line order) of option name, or NULL
+ * when there are not that many. */
+const char *md_args_nth(const md_args_t *a, const char *name, size_t i);
 
 /* Edit distance with adjacent transpositions (optimal string alignment),
  * so "whaomi" is one step from "whoami". Strings longer than 64 bytes are
@@ -85,5 +104,10 @@ const char *md_closest(const char *word, const char *const *cands, size_t n);
 /* Parse a positive decimal identifier in full ("12"; not "12x", "-1", "0"
  * or beyond 2^64-1). Returns MD_OK or MD_EINVAL. */
 MD_WUR int md_parse_id(const char *s, uint64_t *out);
+
+/* Parse a decimal number in full that fits in 32 bits, zero included
+ * ("0", "14"; not "", "-1", "1.5" or "4294967296"). Ranges are left to the
+ * server, which owns the rules. Returns MD_OK or MD_EINVAL. */
+MD_WUR int md_parse_u32(const char *s, uint32_t *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include "md_args.h"
 #include "md_net.h"
 #include "md_output.h"
+#include "md_profile.h"
 #include "md_session.h"
 #include "mentor.pb-c.h"
 
@@ -60,6 +61,19 @@ int md_ctx_refused(md_ctx_t *c, int code, const char *message, const char *field
 int md_ctx_usage(md_ctx_t *c, const char *fmt, ...) MD_PRINTF(2, 3);
 /* Print a finished JSON document on stdout. */
 int md_ctx_print_json(md_ctx_t *c, md_json_t *j);
+/* Print a key/value table on stdout. Returns an md_exit_t. */
+int md_ctx_print_kv(md_ctx_t *c, const md_table_t *t);
+/* Parse s as the positive id of what ("program", "user") for the command
+ * line; a usage error (exit 2) otherwise. Returns an md_exit_t. */
+int md_ctx_parse_id(md_ctx_t *c, const char *s, const char *what, uint64_t *id);
+/* Read --program PID and the optional --user UID of a; a missing --user
+ * leaves *user 0, which the protocol reads as the caller. Returns an
+ * md_exit_t. */
+int md_ctx_program_user(md_ctx_t *c, const md_args_t *a, uint64_t *program, uint64_t *user);
+/* Assemble a profile from --from-file (a JSON file, "-" for standard
+ * input) and the profile flags of a. Returns an md_exit_t, having reported
+ * a usage error with the file and key at fault. */
+int md_ctx_profile_from_args(md_ctx_t *c, const md_args_t *a, md_profile_edit_t *e);
 void md_ctx_close(md_ctx_t *c);
 
 /* Renderers shared by the command groups. */
@@ -75,8 +89,6 @@ void md_email_local_part(const char *email, char *buf, size_t len);
 /* The command that accepts an invitation on this server, with --server
  * when it is not the default one, for the user to pass on. */
 void md_invite_hint(md_ctx_t *c, const char *code, const char *who);
-/* Format a time for people: RFC 3339, or "-" when unset. */
-const char *md_time_text(int64_t t, char buf[MD_TIME_LEN]);
 
 /* The handlers, one per command. */
 int md_cmd_login(md_ctx_t *c, const md_args_t *a);
@@ -91,5 +103,17 @@ int md_cmd_user_list(md_ctx_t *c, const md_args_t *a);
 int md_cmd_user_show(md_ctx_t *c, const md_args_t *a);
 int md_cmd_user_update(md_ctx_t *c, const md_args_t *a);
 int md_cmd_user_deactivate(md_ctx_t *c, const md_args_t *a);
+int md_cmd_program_create(md_ctx_t *c, const md_args_t *a);
+int md_cmd_program_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_program_show(md_ctx_t *c, const md_args_t *a);
+int md_cmd_program_update(md_ctx_t *c, const md_args_t *a);
+int md_cmd_program_transition(md_ctx_t *c, const md_args_t *a);
+int md_cmd_program_assign_coordinator(md_ctx_t *c, const md_args_t *a);
+int md_cmd_participant_enroll(md_ctx_t *c, const md_args_t *a);
+int md_cmd_participant_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_participant_show(md_ctx_t *c, const md_args_t *a);
+int md_cmd_participant_withdraw(md_ctx_t *c, const md_args_t *a);
+int md_cmd_profile_show(md_ctx_t *c, const md_args_t *a);
+int md_cmd_profile_edit(md_ctx_t *c, const md_args_t *a);
 
 #endif

@@ -60,6 +60,24 @@ void md_json_time(md_json_t *j, const char *key, int64_t unix_secs);
  * or NULL when building it failed or containers are left open. */
 const char *md_json_finish(md_json_t *j);
 
+/* Format a time for people: RFC 3339, or "-" when unset (0). */
+const char *md_time_text(int64_t t, char buf[MD_TIME_LEN]);
+
+/* A string built piece by piece, for joining list items into one cell.
+ * Errors are sticky; the string owns its buffer. */
+typedef struct {
+    md_buf_t buf;
+    int err;
+} md_str_t;
+
+void md_str_init(md_str_t *s);
+void md_str_free(md_str_t *s);
+/* Append printf-formatted text. */
+void md_str_add(md_str_t *s, const char *fmt, ...) MD_PRINTF(2, 3);
+/* The text so far, NUL-terminated ("" when nothing was added), or NULL
+ * after an error. Valid until the next call on s. */
+const char *md_str_get(md_str_t *s);
+
 /* A table of strings; cells are copied, so callers may pass temporaries. */
 typedef struct {
     size_t ncols;
@@ -77,7 +95,9 @@ void md_table_add(md_table_t *t, ...);
 /* Columns separated by two spaces, each as wide as its widest cell (counted
  * in UTF-8 code points), the header first, no trailing blanks. */
 MD_WUR int md_table_print(const md_table_t *t, FILE *f);
-/* Print a two-column table as "key:  value" lines with the values aligned. */
+/* Print a two-column table as "key:  value" lines with the values aligned.
+ * A row with an empty key continues the row above: its value is aligned
+ * under the values, with no key or colon. */
 MD_WUR int md_table_print_kv(const md_table_t *t, FILE *f);
 
 /* Write text for a terminal: control characters (C0, DEL and C1) become

@@ -118,6 +118,19 @@ int md_json_escape(md_buf_t *out, const char *s)
     return rc;
 }
 
+const char *md_time_text(int64_t t, char buf[MD_TIME_LEN])
+{
+    if (t == 0) {
+        snprintf(buf, MD_TIME_LEN, "-");
+        return buf;
+    }
+    /* On failure the formatter leaves "?", which is the right thing to
+     * show for a time that cannot be represented. */
+    int rc = md_fmt_rfc3339(t, buf, MD_TIME_LEN);
+    (void)rc;
+    return buf;
+}
+
 void md_json_init(md_json_t *j)
 {
     memset(j, 0, sizeof(*j));
@@ -265,6 +278,51 @@ const char *md_json_finish(md_json_t *j)
     return (const char *)md_buf_head(&j->out);
 }
 
+void md_str_init(md_str_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    md_buf_init(&s->buf);
+}
+
+void md_str_free(md_str_t *s)
+{
+    if (s == NULL)
+        return;
+    md_buf_free(&s->buf);
+}
+
+void md_str_add(md_str_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    if (s->err != MD_OK)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        s->err = MD_EINVAL;
+        return;
+    }
+    /* One byte more for the terminator vsnprintf writes; it is not
+     * counted in len, so the next piece overwrites it. */
+    s->err = md_buf_reserve(&s->buf, (size_t)n + 1);
+    if (s->err != MD_OK)
+        return;
+    va_start(ap, fmt);
+    vsnprintf((char *)s->buf.data + s->buf.len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->buf.len += (size_t)n;
+}
+
+const char *md_str_get(md_str_t *s)
+{
+    if (s->err != MD_OK)
+        return NULL;
+    if (md_buf_avail(&s->buf) == 0)
+        return "";
+    return (const char *)md_buf_head(&s->buf);
+}
+
 void md_table_init(md_table_t *t, const char *const *headers, size_t ncols)
 {
     memset(t, 0, sizeof(*t));
@@ -390,9 +448,13 @@ int md_table_print_kv(const md_table_t *t, FILE *f)
     }
     for (size_t r = 0; r < t->nrows; r++) {
         const char *k = t->cells[r * 2];
-        md_out_safe(f, k);
-        fputc(':', f);
-        pad(f, kw - text_width(k) + 2);
+        if (k[0] == '\0') {
+            pad(f, kw + 3);
+        } else {
+            md_out_safe(f, k);
+            fputc(':', f);
+            pad(f, kw - text_width(k) + 2);
+        }
         md_out_safe(f, t->cells[r * 2 + 1]);
         fputc('\n', f);
     }

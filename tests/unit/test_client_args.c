@@ -1,8 +1,9 @@
 /* test_client_args.c: unit tests for the pure parts of mentorctl: the
- * option parser, typo suggestions, id and server address parsing, the JSON
- * writer and its string escaper, RFC 3339 formatting, tables, config lines,
- * the session and known_servers files (in a temporary directory), and the
- * exit statuses of command lines that never reach the network. */
+ * option parser (repeated options included), typo suggestions, id, number
+ * and server address parsing, the JSON writer and its string escaper,
+ * RFC 3339 formatting, tables, config lines, the session and known_servers
+ * files (in a temporary directory), and the exit statuses of command lines
+ * that never reach the network. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +167,79 @@ static void test_stop_at_positional(void **state)
     assert_int_equal(parse(&a, &gspec, MD_ARGS_STOP_AT_POSITIONAL, "--", "--json", NULL), MD_OK);
     assert_int_equal(a.next, 1);
     assert_false(md_args_has(&a, "json"));
+}
+
+static void test_repeated_options(void **state)
+{
+    (void)state;
+    static const md_opt_t ropts[] = {
+        {"offer", 0, MD_OPT_LIST, 0, "SKILL:LEVEL", ""},
+        {"goal", 0, MD_OPT_LIST, 0, "GOAL", ""},
+        {"name", 0, MD_OPT_VALUE, 0, "NAME", ""},
+        {"all", 0, MD_OPT_FLAG, 0, NULL, ""},
+    };
+    static const md_args_spec_t rspec = {ropts, 4, 0, 1, NULL};
+    md_args_t a;
+    /* Every value is kept in command-line order, whatever the spelling. */
+    assert_int_equal(parse(&a, &rspec, 0, "--offer", "c:4", "--goal=lead", "--name", "x",
+                           "--offer=go:3", "--all", "--offer", "", "--name", "y", "--goal", "ship",
+                           NULL),
+                     MD_OK);
+    assert_int_equal(md_args_count(&a, "offer"), 3);
+    assert_string_equal(md_args_nth(&a, "offer", 0), "c:4");
+    assert_string_equal(md_args_nth(&a, "offer", 1), "go:3");
+    assert_string_equal(md_args_nth(&a, "offer", 2), "");
+    assert_null(md_args_nth(&a, "offer", 3));
+    assert_int_equal(md_args_count(&a, "goal"), 2);
+    assert_string_equal(md_args_nth(&a, "goal", 1), "ship");
+    /* md_args_get gives the last value of a list too. */
+    assert_string_equal(md_args_get(&a, "offer"), "");
+    /* A single-valued option given twice counts once, as its last value. */
+    assert_int_equal(md_args_count(&a, "name"), 1);
+    assert_string_equal(md_args_nth(&a, "name", 0), "y");
+    assert_null(md_args_nth(&a, "name", 1));
+    /* Flags carry no values; unknown names count nothing. */
+    assert_int_equal(md_args_count(&a, "all"), 0);
+    assert_int_equal(md_args_count(&a, "nope"), 0);
+    assert_null(md_args_nth(&a, "nope", 0));
+    /* Absent lists are empty. */
+    assert_int_equal(parse(&a, &rspec, 0, "--all", NULL), MD_OK);
+    assert_int_equal(md_args_count(&a, "offer"), 0);
+    assert_null(md_args_get(&a, "offer"));
+    /* A list option still needs its value each time. */
+    assert_int_equal(parse(&a, &rspec, 0, "--offer", "c:4", "--offer", NULL), MD_EINVAL);
+    assert_string_equal(a.err, "option --offer needs a value (SKILL:LEVEL)");
+
+    /* The number of values on one line is bounded, with a clear error. */
+    static char *argv[MD_ARGS_MAX_VALUES * 2 + 2];
+    int argc = 0;
+    for (int i = 0; i <= MD_ARGS_MAX_VALUES; i++) {
+        argv[argc++] = "--goal";
+        argv[argc++] = "g";
+    }
+    assert_int_equal(md_args_parse(&a, &rspec, argc, argv, 0), MD_EINVAL);
+    assert_non_null(strstr(a.err, "too many options"));
+    assert_int_equal(md_args_parse(&a, &rspec, argc - 2, argv, 0), MD_OK);
+    assert_int_equal(md_args_count(&a, "goal"), MD_ARGS_MAX_VALUES);
+}
+
+static void test_parse_u32(void **state)
+{
+    (void)state;
+    uint32_t v = 1;
+    assert_int_equal(md_parse_u32("0", &v), MD_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(md_parse_u32("007", &v), MD_OK);
+    assert_int_equal(v, 7);
+    assert_int_equal(md_parse_u32("4294967295", &v), MD_OK);
+    assert_true(v == UINT32_MAX);
+    assert_int_equal(md_parse_u32("4294967296", &v), MD_EINVAL);
+    assert_int_equal(md_parse_u32("", &v), MD_EINVAL);
+    assert_int_equal(md_parse_u32("-1", &v), MD_EINVAL);
+    assert_int_equal(md_parse_u32("+1", &v), MD_EINVAL);
+    assert_int_equal(md_parse_u32("1.5", &v), MD_EINVAL);
+    assert_int_equal(md_parse_u32(" 1", &v), MD_EINVAL);
+    assert_int_equal(md_parse_u32(NULL, &v), MD_EINVAL);
 }
 
 static void test_parse_id(void **state)
@@ -570,6 +644,72 @@ static void test_cli_without_network(void **state)
     assert_int_equal(run_cli(6, show_both), 2);
     const char *bad_server[] = {"mentorctl", "--server", "h:99999", "whoami"};
     assert_int_equal(run_cli(4, bad_server), 2);
+
+    /* The program, participant and profile commands: help, and command
+     * lines refused before any connection is made. */
+    const char *program_help[] = {"mentorctl", "program", "create", "--help"};
+    assert_int_equal(run_cli(4, program_help), 0);
+    const char *profile_help[] = {"mentorctl", "help", "profile", "edit"};
+    assert_int_equal(run_cli(4, profile_help), 0);
+    const char *no_name[] = {"mentorctl", "program", "create", "--cadence", "7"};
+    assert_int_equal(run_cli(5, no_name), 2);
+    const char *bad_weight[] = {"mentorctl", "program",  "create",    "--name",
+                                "x",         "--weight", "charisma=3"};
+    assert_int_equal(run_cli(7, bad_weight), 2);
+    const char *bad_yes[] = {
+        "mentorctl", "program", "create", "--name", "x", "--require-shared-language", "maybe"};
+    assert_int_equal(run_cli(7, bad_yes), 2);
+    const char *nothing[] = {"mentorctl", "program", "update", "5"};
+    assert_int_equal(run_cli(4, nothing), 2);
+    const char *bad_state[] = {"mentorctl", "program", "transition", "5", "open"};
+    assert_int_equal(run_cli(5, bad_state), 2);
+    const char *no_state[] = {"mentorctl", "program", "transition", "5"};
+    assert_int_equal(run_cli(4, no_state), 2);
+    const char *bad_filter[] = {"mentorctl", "program", "list", "--state", "open"};
+    assert_int_equal(run_cli(5, bad_filter), 2);
+    const char *no_user[] = {"mentorctl", "program", "assign-coordinator", "5"};
+    assert_int_equal(run_cli(4, no_user), 2);
+    const char *no_role[] = {"mentorctl", "participant", "enroll", "--program", "1"};
+    assert_int_equal(run_cli(5, no_role), 2);
+    const char *bad_role2[] = {"mentorctl", "participant", "enroll", "--program",
+                               "1",         "--role",      "coach"};
+    assert_int_equal(run_cli(7, bad_role2), 2);
+    const char *user_and_email[] = {"mentorctl", "participant", "enroll",  "--program",
+                                    "1",         "--role",      "mentor",  "--user",
+                                    "2",         "--email",     "a@b.test"};
+    assert_int_equal(run_cli(11, user_and_email), 2);
+    const char *bad_program[] = {"mentorctl", "participant", "list", "--program", "one"};
+    assert_int_equal(run_cli(5, bad_program), 2);
+    const char *bad_skill[] = {"mentorctl", "profile", "edit", "--program", "1", "--offer", "c"};
+    assert_int_equal(run_cli(7, bad_skill), 2);
+    const char *bad_avail[] = {"mentorctl", "profile",        "edit",    "--program",
+                               "1",         "--availability", "mon:9-25"};
+    assert_int_equal(run_cli(7, bad_avail), 2);
+    const char *no_edit[] = {"mentorctl", "profile", "edit", "--program", "1"};
+    assert_int_equal(run_cli(5, no_edit), 2);
+    const char *bad_clear[] = {"mentorctl", "profile", "edit", "--program", "1", "--clear", "x"};
+    assert_int_equal(run_cli(7, bad_clear), 2);
+
+    /* --from-file: a missing file, bad JSON, an unknown key and a wrong
+     * type are usage errors too. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/profile.json", home);
+    const char *from_file[] = {"mentorctl", "profile",     "edit", "--program",
+                               "1",         "--from-file", path};
+    assert_int_equal(run_cli(7, from_file), 2);
+    static const char *const bad_docs[] = {
+        "{\"department\": \"Ops\",}",
+        "{\"favourite_colour\": \"blue\"}",
+        "{\"seniority_level\": \"4\"}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof(bad_docs) / sizeof(bad_docs[0]); i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(bad_docs[i], f);
+        fclose(f);
+        assert_int_equal(run_cli(7, from_file), 2);
+    }
     remove_home(home);
 }
 
@@ -583,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_positionals),
         cmocka_unit_test(test_help_wins),
         cmocka_unit_test(test_stop_at_positional),
+        cmocka_unit_test(test_repeated_options),
+        cmocka_unit_test(test_parse_u32),
         cmocka_unit_test(test_parse_id),
         cmocka_unit_test(test_typo_suggestion),
         cmocka_unit_test(test_json_escape),
