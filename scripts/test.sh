@@ -3,8 +3,9 @@
 # packages the build and the tests need (when missing), builds twice -- a
 # release-like build in build/ and an AddressSanitizer + UBSan build in
 # build-asan/ -- runs every unit and integration test in both with ctest, and
-# checks the C sources against .clang-format. It ends with a summary and
-# exits non-zero when any step failed.
+# checks the C sources against .clang-format. When clang is installed it also
+# runs each libFuzzer target in tests/fuzz briefly (scripts/fuzz.sh). It ends
+# with a summary and exits non-zero when any step failed.
 #
 # Usage: scripts/test.sh [extra ctest arguments, e.g. -R integration]
 # Environment:
@@ -12,6 +13,7 @@
 #                         CI always runs it)
 #   MENTORD_SKIP_DEPS=1   do not check or install packages
 #   MENTORD_TEST_JOBS=N   ctest parallelism (default 2)
+#   MENTORD_FUZZ_SECONDS=N  seconds per fuzz target (default 20)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -83,7 +85,7 @@ format_check() {
     local f
     while IFS= read -r -d '' f; do
         files+=("$f")
-    done < <(find common server client tests/unit -type f \( -name '*.c' -o -name '*.h' \) \
+    done < <(find common server client tests/unit tests/fuzz -type f \( -name '*.c' -o -name '*.h' \) \
         -print0 2>/dev/null | sort -z)
     if [ ${#files[@]} -eq 0 ]; then
         echo "no C sources found"
@@ -133,6 +135,14 @@ demo_smoke() {
 }
 
 step "demo (scripts/demo.sh --smoke)" demo_smoke || true
+
+# Each fuzz target runs on a copy of its seed corpus in a temporary
+# directory; a crash, leak, hang or broken invariant fails the step.
+if command -v clang >/dev/null 2>&1; then
+    step "fuzz (short)" "$ROOT/scripts/fuzz.sh" "${MENTORD_FUZZ_SECONDS:-20}" || true
+else
+    skip "fuzz (short)" "clang not installed"
+fi
 
 printf '\n==> summary\n'
 for i in "${!STEP_NAMES[@]}"; do
