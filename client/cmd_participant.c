@@ -157,9 +157,8 @@ int md_cmd_participant_list(md_ctx_t *c, const md_args_t *a)
     return rc;
 }
 
-int md_cmd_participant_show(md_ctx_t *c, const md_args_t *a)
+int md_participant_fetch(md_ctx_t *c, const md_args_t *a, Mentor__V1__ServerMessage **msg)
 {
-    Mentor__V1__ServerMessage *msg = NULL;
     uint64_t program = 0;
     uint64_t user = 0;
     int rc = md_ctx_program_user(c, a, &program, &user);
@@ -174,7 +173,13 @@ int md_cmd_participant_show(md_ctx_t *c, const md_args_t *a)
     show.user_id = user;
     req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_SHOW;
     req.participant_show = &show;
-    rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT, &msg);
+    return md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT, msg);
+}
+
+int md_cmd_participant_show(md_ctx_t *c, const md_args_t *a)
+{
+    Mentor__V1__ServerMessage *msg = NULL;
+    int rc = md_participant_fetch(c, a, &msg);
     if (rc != MD_EXIT_OK)
         return rc;
     rc = print_participant(c, msg->response->participant);

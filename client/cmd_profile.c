@@ -114,21 +114,7 @@ static int print_profile(md_ctx_t *c, const Mentor__V1__Participant *p)
 int md_cmd_profile_show(md_ctx_t *c, const md_args_t *a)
 {
     Mentor__V1__ServerMessage *msg = NULL;
-    uint64_t program = 0;
-    uint64_t user = 0;
-    int rc = md_ctx_program_user(c, a, &program, &user);
-    if (rc != MD_EXIT_OK)
-        return rc;
-    rc = md_ctx_connect(c, 1);
-    if (rc != MD_EXIT_OK)
-        return rc;
-    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
-    Mentor__V1__ParticipantShow show = MENTOR__V1__PARTICIPANT_SHOW__INIT;
-    show.program_id = program;
-    show.user_id = user;
-    req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_SHOW;
-    req.participant_show = &show;
-    rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT, &msg);
+    int rc = md_participant_fetch(c, a, &msg);
     if (rc != MD_EXIT_OK)
         return rc;
     rc = print_profile(c, msg->response->participant);

@@ -112,6 +112,9 @@ int md_cmd_program_assign_coordinator(md_ctx_t *c, const md_args_t *a);
 int md_cmd_participant_enroll(md_ctx_t *c, const md_args_t *a);
 int md_cmd_participant_list(md_ctx_t *c, const md_args_t *a);
 int md_cmd_participant_show(md_ctx_t *c, const md_args_t *a);
+/* ParticipantShow for --program and --user (default: the caller), shared
+ * by "participant show" and "profile show". */
+int md_participant_fetch(md_ctx_t *c, const md_args_t *a, Mentor__V1__ServerMessage **msg);
 int md_cmd_participant_withdraw(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_show(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_edit(md_ctx_t *c, const md_args_t *a);
