@@ -167,6 +167,23 @@ static const md_opt_t opts_participant_enroll[] = {
     OPT_JSON,
     OPT_HELP,
 };
+static const md_opt_t opts_import_participants[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program"},
+    {"skip-invalid", 0, MD_OPT_FLAG, 0, NULL, "import the valid rows even if others have problems"},
+    {"dry-run", 0, MD_OPT_FLAG, 0, NULL, "check the file only; change nothing"},
+    {"invites", 0, MD_OPT_VALUE, 0, "FILE",
+     "write the invitation codes of new users to FILE (CSV, mode 0600)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const char *const pos_import[] = {"FILE"};
+static const md_opt_t opts_export_participants[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program"},
+    {"csv", 0, MD_OPT_FLAG, 0, NULL, "write CSV, the format import reads (the default)"},
+    {"output", 0, MD_OPT_VALUE, 0, "FILE", "write to FILE (mode 0600) instead of standard output"},
+    OPT_JSON,
+    OPT_HELP,
+};
 static const md_opt_t opts_participant_list[] = {
     {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
     {"role", 0, MD_OPT_VALUE, 0, "ROLE", "only mentors or only mentees"},
@@ -335,12 +352,36 @@ static const command_t commands[] = {
      "seniority_level, seniority_years, time_zone, languages, availability,\n"
      "manager_id, capacity, attributes).\n\n" PROFILE_FIELDS_HELP,
      SPEC(opts_profile_edit, 0, 0, NULL)},
+    {"import", "participants", md_cmd_import_participants,
+     "import participants --program PID FILE.csv [--skip-invalid] [--dry-run] [--invites FILE]",
+     "Enroll participants from a CSV file",
+     "Create, enroll and update the participants listed in a CSV file (\"-\" for\n"
+     "standard input); see the README for its columns. Rows are matched to users\n"
+     "by e-mail, so importing the same file again changes nothing. By default\n"
+     "nothing is written if any row has a problem; every problem is printed as\n"
+     "'row N, column C: message'. Users the import creates get invitation codes,\n"
+     "written to --invites FILE or else printed. Admins and the program's\n"
+     "coordinators may. Exit status 1 when the file was refused.",
+     SPEC(opts_import_participants, 1, 1, pos_import)},
+    {"export", "participants", md_cmd_export_participants,
+     "export participants --program PID [--csv|--json] [--output FILE]",
+     "Write a program's participants as CSV or JSON",
+     "Write the active participants of a program and their profiles, as the CSV\n"
+     "file 'import participants' reads (so that importing it back changes\n"
+     "nothing), or with --json as 'participant list --json' prints them.\n"
+     "Admins and the program's coordinators may.",
+     SPEC(opts_export_participants, 0, 0, NULL)},
 };
 
 static const group_t groups[] = {
-    {"invite", "Accept an invitation"},           {"org", "Organizations"},
-    {"user", "Users of your organization"},       {"program", "Mentorship programs"},
-    {"participant", "Participants of a program"}, {"profile", "Participant profiles"},
+    {"invite", "Accept an invitation"},
+    {"org", "Organizations"},
+    {"user", "Users of your organization"},
+    {"program", "Mentorship programs"},
+    {"participant", "Participants of a program"},
+    {"profile", "Participant profiles"},
+    {"import", "Import from files"},
+    {"export", "Export to files"},
 };
 
 static const md_opt_t global_opts[] = {

@@ -118,5 +118,7 @@ int md_participant_fetch(md_ctx_t *c, const md_args_t *a, Mentor__V1__ServerMess
 int md_cmd_participant_withdraw(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_show(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_edit(md_ctx_t *c, const md_args_t *a);
+int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a);
+int md_cmd_export_participants(md_ctx_t *c, const md_args_t *a);
 
 #endif

@@ -43,6 +43,8 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(PARTICIPANT_WITHDRAW, "participant_withdraw", md_h_participant_withdraw,
         MENTOR__V1__ROLE__MEMBER, 0),
     ROW(PROFILE_UPDATE, "profile_update", md_h_profile_update, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PARTICIPANT_IMPORT, "participant_import", md_h_participant_import,
+        MENTOR__V1__ROLE__COORDINATOR, 0),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

@@ -10,6 +10,7 @@
 
 #include "md_dispatch.h"
 #include "md_model.h"
+#include "md_profile_check.h"
 
 #define MAX_SKILLS     50
 #define MAX_TAGS       50
@@ -238,6 +239,17 @@ static int profile_check(check_t *ck, Mentor__V1__Profile *p, const char *const 
     return 0;
 }
 
+int md_profile_check_all(Mentor__V1__Profile *p, char *field, size_t fieldlen, char *msg,
+                         size_t msglen)
+{
+    check_t ck = {.prefix = "profile"};
+    if (profile_check(&ck, p, NULL, 0) == 0)
+        return 0;
+    snprintf(field, fieldlen, "%s", ck.field + strlen("profile."));
+    snprintf(msg, msglen, "%s", ck.msg);
+    return -1;
+}
+
 /* Every skill name in the profile, for the organization's vocabulary. */
 static const char *skill_names(md_req_t *req, const Mentor__V1__Profile *p)
 {
@@ -260,6 +272,16 @@ static const char *profile_bytea(md_req_t *req, const Mentor__V1__Profile *p)
         return NULL;
     mentor__v1__profile__pack(p, buf);
     return md_model_bytea(req, buf, n);
+}
+
+const char *md_profile_bytea(md_req_t *req, const Mentor__V1__Profile *p)
+{
+    return profile_bytea(req, p);
+}
+
+const char *md_profile_skill_names(md_req_t *req, const Mentor__V1__Profile *p)
+{
+    return skill_names(req, p);
 }
 
 /* ---- rows to messages ---------------------------------------------------- */
