@@ -140,29 +140,25 @@ BEGIN
     SELECT i.row_no FROM import_rows i WHERE i.org_id = v_org AND i.import_id = p_import
     EXCEPT SELECT x.row_no FROM md_import_issues x;
 
-    -- New users, with their invitations.
-    WITH todo AS (
-        SELECT i.email, i.display_name, h.code_hash
-          FROM import_rows i
-          JOIN md_import_valid v ON v.row_no = i.row_no
-          JOIN unnest(p_new_emails, p_code_hashes) AS h(email, code_hash) ON h.email = i.email
-         WHERE i.org_id = v_org AND i.import_id = p_import
-           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = v_org AND u.email = i.email)),
-    nu AS (
-        INSERT INTO users (org_id, email, display_name, role)
-        SELECT v_org, t.email, t.display_name, 1 FROM todo t
-        RETURNING users.id, users.email),
-    ni AS (
-        INSERT INTO invites (org_id, user_id, code_hash, created_by, expires_at)
-        SELECT v_org, nu.id, t.code_hash, md_caller(), now() + interval '7 days'
-          FROM nu JOIN todo t ON t.email = nu.email
-        RETURNING invites.user_id)
-    SELECT count(*) INTO v_created FROM ni;
-    RETURN QUERY
-        SELECT 'created'::text, 0, u.email, ''::text, 0
-          FROM users u JOIN invites iv ON iv.org_id = u.org_id AND iv.user_id = u.id
-          JOIN unnest(p_new_emails) AS ne(email) ON ne.email = u.email
-         WHERE u.org_id = v_org AND iv.used_at IS NULL AND iv.created_at = now();
+    -- New users, with their invitations. Staged in a keyed temporary table
+    -- so every join below is an index lookup whatever the estimates say.
+    CREATE TEMP TABLE IF NOT EXISTS md_import_new (email text PRIMARY KEY, display_name text,
+                                                   code_hash bytea) ON COMMIT DROP;
+    DELETE FROM md_import_new;
+    INSERT INTO md_import_new
+    SELECT DISTINCT ON (i.email) i.email, i.display_name, h.code_hash
+      FROM unnest(p_new_emails, p_code_hashes) AS h(email, code_hash)
+      JOIN import_rows i ON i.org_id = v_org AND i.import_id = p_import AND i.email = h.email
+      JOIN md_import_valid v ON v.row_no = i.row_no
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = v_org AND u.email = i.email)
+     ORDER BY i.email, i.row_no;
+    INSERT INTO users (org_id, email, display_name, role)
+    SELECT v_org, n.email, n.display_name, 1 FROM md_import_new n;
+    INSERT INTO invites (org_id, user_id, code_hash, created_by, expires_at)
+    SELECT v_org, u.id, n.code_hash, md_caller(), now() + interval '7 days'
+      FROM md_import_new n JOIN users u ON u.org_id = v_org AND u.email = n.email;
+    SELECT count(*) INTO v_created FROM md_import_new;
+    RETURN QUERY SELECT 'created'::text, 0, n.email, ''::text, 0 FROM md_import_new n;
 
     -- Classify every valid row against the current enrollment.
     CREATE TEMP TABLE IF NOT EXISTS md_import_plan (row_no int, user_id bigint, manager_id bigint,
