@@ -394,7 +394,14 @@ static void pg_start_connect(pgconn_t *c)
 {
     if (c->db->closing)
         return;
-    c->conn = PQconnectStart(c->db->conninfo);
+    /* The server-side statement timeout matches ours, so a statement we gave
+     * up on (and whose connection we dropped) does not run on unseen. */
+    char options[64];
+    snprintf(options, sizeof(options), "-c statement_timeout=%llu",
+             (unsigned long long)c->db->timeout_ms);
+    const char *const keys[] = {"dbname", "options", NULL};
+    const char *const vals[] = {c->db->conninfo, options, NULL};
+    c->conn = PQconnectStartParams(keys, vals, 1);
     if (c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD) {
         if (c->conn) {
             PQfinish(c->conn);

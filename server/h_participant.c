@@ -21,7 +21,7 @@
 
 #define PARTICIPANT_COLS                                                                           \
     "pa.program_id, pa.user_id, u.email, u.display_name, pa.role, pa.status, pa.profile_pb, "      \
-    "extract(epoch FROM pa.enrolled_at)::bigint, pa.updated_at::text"
+    "extract(epoch FROM pa.enrolled_at)::bigint, pa.updated_at::text, coalesce(pa.manager_id, 0)"
 
 static const char SQL_PARTICIPANT_ONE[] =
     "SELECT " PARTICIPANT_COLS " FROM participants pa JOIN users u "
@@ -264,14 +264,36 @@ static const char *skill_names(md_req_t *req, const Mentor__V1__Profile *p)
     return md_model_text_array(req, names, n);
 }
 
+/* The stored profile leaves the manager out: participants.manager_id is the
+ * one place it is kept (an import learns a new manager's id only when it
+ * applies), and reads put it back (profile_from_row). */
 static const char *profile_bytea(md_req_t *req, const Mentor__V1__Profile *p)
 {
-    size_t n = mentor__v1__profile__get_packed_size(p);
+    Mentor__V1__Profile copy = *p;
+    copy.manager_id = 0;
+    size_t n = mentor__v1__profile__get_packed_size(&copy);
     uint8_t *buf = md_req_alloc(req, n ? n : 1);
     if (buf == NULL)
         return NULL;
-    mentor__v1__profile__pack(p, buf);
+    mentor__v1__profile__pack(&copy, buf);
     return md_model_bytea(req, buf, n);
+}
+
+/* The profile of a PARTICIPANT_COLS row: column 6 unpacked, the manager
+ * from column 9. NULL when out of memory or the bytes are damaged. */
+static Mentor__V1__Profile *profile_from_row(md_req_t *req, const PGresult *r, int row)
+{
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, 6), &n);
+    if (raw == NULL)
+        return NULL;
+    ProtobufCAllocator alloc;
+    md_model_arena_allocator(req, &alloc);
+    Mentor__V1__Profile *p = mentor__v1__profile__unpack(&alloc, n, raw);
+    PQfreemem(raw);
+    if (p != NULL)
+        p->manager_id = md_res_u64(r, row, 9);
+    return p;
 }
 
 const char *md_profile_bytea(md_req_t *req, const Mentor__V1__Profile *p)
@@ -299,14 +321,7 @@ static Mentor__V1__Participant *participant_from_row(md_req_t *req, const PGresu
     pa->role = (Mentor__V1__ParticipantRole)md_res_i64(r, row, 4);
     pa->status = md_res_str(req, r, row, 5);
     pa->enrolled_at = md_res_i64(r, row, 7);
-    size_t n = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, 6), &n);
-    if (raw == NULL)
-        return NULL;
-    ProtobufCAllocator alloc;
-    md_model_arena_allocator(req, &alloc);
-    pa->profile = mentor__v1__profile__unpack(&alloc, n, raw);
-    PQfreemem(raw);
+    pa->profile = profile_from_row(req, r, row);
     if (pa->profile == NULL)
         return NULL;
     /* Self-identified attributes are for the participant's eyes only. */
@@ -563,16 +578,7 @@ static void profile_read_done(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     const char *seen = md_res_str(req, r, 0, 8);
-    size_t n = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 6), &n);
-    if (raw == NULL) {
-        fail_nomem(req);
-        return;
-    }
-    ProtobufCAllocator alloc;
-    md_model_arena_allocator(req, &alloc);
-    Mentor__V1__Profile *cur = mentor__v1__profile__unpack(&alloc, n, raw);
-    PQfreemem(raw);
+    Mentor__V1__Profile *cur = profile_from_row(req, r, 0);
     if (cur == NULL) {
         md_req_fail(req, MD_EINTERNAL, NULL, NULL);
         return;

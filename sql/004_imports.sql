@@ -44,25 +44,19 @@ $$;
 REVOKE EXECUTE ON FUNCTION md_import_analyze() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION md_import_analyze() TO mentord_app;
 
--- A PL/pgSQL body is never inlined into the calling query, so a query that
--- checks a few distinct time zones scans the time zone catalog only that
--- many times.
-CREATE OR REPLACE FUNCTION md_valid_time_zone(p_tz text) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    IF p_tz = '' THEN
-        RETURN true;
-    END IF;
-    RETURN EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_tz);
-END
-$$;
-
 -- Checks the staged file as a whole and, unless it has problems (and
 -- p_skip is false) or p_dry is set, applies it. Returns problem rows
 -- (kind 'issue'), counters (kind 'count', column = name) and the e-mails of
 -- created users (kind 'created'). New users get the invitation code hashes
 -- given in p_new_emails / p_code_hashes (chosen by mentord, which keeps the
 -- codes themselves off the database).
+--
+-- Tables that were just filled in bulk (this import's rows, or users and
+-- participants written by the previous import) have statistics that say
+-- "nearly empty" until autovacuum catches up, and a join planned on such
+-- estimates can take quadratic time. So every lookup of a user or a
+-- participant here is a LATERAL subquery with LIMIT 1, which the planner
+-- must run as one index probe per staged row, whatever it estimates.
 CREATE FUNCTION md_import_apply(p_import text, p_program bigint, p_skip boolean, p_dry boolean,
                                 p_new_emails text[], p_code_hashes bytea[])
 RETURNS TABLE (kind text, row_no int, col text, message text, n int)
@@ -75,50 +69,66 @@ DECLARE
     v_updated int := 0;
     v_unchanged int := 0;
     v_skipped int := 0;
+    v_tzs text[];
     v_bad_tz text[];
 BEGIN
     PERFORM md_program_require_manager(p_program);
     PERFORM md_program_require_open(p_program);
     PERFORM md_import_analyze();
 
+    -- Each staged row with what it refers to, as things stand now.
+    CREATE TEMP TABLE IF NOT EXISTS md_import_refs (
+        row_no int PRIMARY KEY, user_id bigint, user_active boolean, manager_known boolean
+    ) ON COMMIT DROP;
+    DELETE FROM md_import_refs;
+    INSERT INTO md_import_refs
+    SELECT i.row_no, u.id, u.active,
+           i.manager_email = '' OR m.id IS NOT NULL OR f.row_no IS NOT NULL
+      FROM import_rows i
+      LEFT JOIN LATERAL (SELECT x.id, x.active FROM users x
+                          WHERE x.org_id = v_org AND x.email = i.email LIMIT 1) u ON true
+      LEFT JOIN LATERAL (SELECT x.id FROM users x
+                          WHERE x.org_id = v_org AND x.email = i.manager_email LIMIT 1) m ON true
+      LEFT JOIN LATERAL (SELECT j.row_no FROM import_rows j
+                          WHERE j.org_id = v_org AND j.import_id = p_import
+                            AND j.email = i.manager_email LIMIT 1) f ON true
+     WHERE i.org_id = v_org AND i.import_id = p_import;
+    ANALYZE md_import_refs;
+
     CREATE TEMP TABLE IF NOT EXISTS md_import_issues (row_no int, col text, message text) ON COMMIT DROP;
     DELETE FROM md_import_issues;
-
     -- Problems found per row when the batch arrived.
     INSERT INTO md_import_issues
     SELECT i.row_no, i.issue_column, i.issue_message FROM import_rows i
      WHERE i.org_id = v_org AND i.import_id = p_import AND i.issue_message IS NOT NULL;
-    -- The same e-mail twice in one file. (A window, not a self-join: a
-    -- freshly filled staging table has no statistics, and a join planned
-    -- for one row would take quadratic time.)
+    -- The same e-mail twice in one file (a window: no join at all).
     INSERT INTO md_import_issues
     SELECT d.row_no, 'email', format('duplicate e-mail %s (first in row %s)', d.email, d.first_row)
       FROM (SELECT i.row_no, i.email,
                    min(i.row_no) OVER (PARTITION BY i.email) AS first_row
               FROM import_rows i WHERE i.org_id = v_org AND i.import_id = p_import) d
      WHERE d.row_no > d.first_row;
-    -- Deactivated users are not enrolled.
     INSERT INTO md_import_issues
     SELECT i.row_no, 'email', format('%s is a deactivated user', i.email)
-      FROM import_rows i JOIN users u ON u.org_id = i.org_id AND u.email = i.email
-     WHERE i.org_id = v_org AND i.import_id = p_import AND NOT u.active;
-    -- Managers must be users of the organization or rows of the file.
+      FROM import_rows i JOIN md_import_refs r ON r.row_no = i.row_no
+     WHERE i.org_id = v_org AND i.import_id = p_import AND NOT r.user_active;
     INSERT INTO md_import_issues
     SELECT i.row_no, 'manager_email', format('manager %s is neither a user nor in this file', i.manager_email)
-      FROM import_rows i
-     WHERE i.org_id = v_org AND i.import_id = p_import AND i.manager_email <> ''
-       AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = v_org AND u.email = i.manager_email)
-       AND NOT EXISTS (SELECT 1 FROM import_rows j WHERE j.org_id = v_org
-                       AND j.import_id = p_import AND j.email = i.manager_email);
+      FROM import_rows i JOIN md_import_refs r ON r.row_no = i.row_no
+     WHERE i.org_id = v_org AND i.import_id = p_import AND NOT r.manager_known;
     INSERT INTO md_import_issues
     SELECT i.row_no, 'manager_email', 'a participant cannot be their own manager'
       FROM import_rows i
      WHERE i.org_id = v_org AND i.import_id = p_import AND i.manager_email = i.email;
-    -- Each distinct time zone is looked up once: the catalog is slow to scan.
-    SELECT coalesce(array_agg(d.tz), '{}') INTO v_bad_tz
-      FROM (SELECT DISTINCT time_zone AS tz FROM import_rows
-             WHERE org_id = v_org AND import_id = p_import) d
-     WHERE NOT md_valid_time_zone(d.tz);
+    -- The time zone catalog is read from files on every scan: it is read
+    -- once here, for the file's distinct zones (kept in a variable so no
+    -- plan can push the check down to every row).
+    SELECT coalesce(array_agg(DISTINCT i.time_zone), '{}') INTO v_tzs
+      FROM import_rows i
+     WHERE i.org_id = v_org AND i.import_id = p_import AND i.time_zone <> '';
+    SELECT coalesce(array_agg(t.tz), '{}') INTO v_bad_tz
+      FROM unnest(v_tzs) AS t(tz)
+     WHERE t.tz NOT IN (SELECT z.name FROM pg_timezone_names z);
     INSERT INTO md_import_issues
     SELECT i.row_no, 'time_zone', format('unknown time zone "%s"', i.time_zone)
       FROM import_rows i
@@ -128,41 +138,39 @@ BEGIN
     RETURN QUERY SELECT 'issue'::text, x.row_no, x.col, x.message, 0 FROM md_import_issues x
                   ORDER BY x.row_no, x.col;
     IF p_dry OR (v_bad > 0 AND NOT p_skip) THEN
+        DELETE FROM import_rows i WHERE i.org_id = v_org AND i.import_id = p_import;
         RETURN QUERY SELECT 'count'::text, 0, 'applied'::text, ''::text, 0;
         RETURN;
     END IF;
     v_skipped := v_bad;
+    DELETE FROM md_import_refs r USING md_import_issues x WHERE x.row_no = r.row_no;
 
-    -- The valid rows, with what they change.
-    CREATE TEMP TABLE IF NOT EXISTS md_import_valid (row_no int PRIMARY KEY) ON COMMIT DROP;
-    DELETE FROM md_import_valid;
-    INSERT INTO md_import_valid
-    SELECT i.row_no FROM import_rows i WHERE i.org_id = v_org AND i.import_id = p_import
-    EXCEPT SELECT x.row_no FROM md_import_issues x;
-
-    -- New users, with their invitations. Staged in a keyed temporary table
-    -- so every join below is an index lookup whatever the estimates say.
+    -- New users, with their invitations.
     CREATE TEMP TABLE IF NOT EXISTS md_import_new (email text PRIMARY KEY, display_name text,
                                                    code_hash bytea) ON COMMIT DROP;
     DELETE FROM md_import_new;
     INSERT INTO md_import_new
     SELECT DISTINCT ON (i.email) i.email, i.display_name, h.code_hash
-      FROM unnest(p_new_emails, p_code_hashes) AS h(email, code_hash)
-      JOIN import_rows i ON i.org_id = v_org AND i.import_id = p_import AND i.email = h.email
-      JOIN md_import_valid v ON v.row_no = i.row_no
-     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = v_org AND u.email = i.email)
+      FROM import_rows i
+      JOIN md_import_refs r ON r.row_no = i.row_no
+      JOIN unnest(p_new_emails, p_code_hashes) AS h(email, code_hash) ON h.email = i.email
+     WHERE i.org_id = v_org AND i.import_id = p_import AND r.user_id IS NULL
      ORDER BY i.email, i.row_no;
-    INSERT INTO users (org_id, email, display_name, role)
-    SELECT v_org, n.email, n.display_name, 1 FROM md_import_new n;
+    WITH created AS (
+        INSERT INTO users (org_id, email, display_name, role)
+        SELECT v_org, w.email, w.display_name, 1 FROM md_import_new w
+        RETURNING id, email
+    )
     INSERT INTO invites (org_id, user_id, code_hash, created_by, expires_at)
-    SELECT v_org, u.id, n.code_hash, md_caller(), now() + interval '7 days'
-      FROM md_import_new n JOIN users u ON u.org_id = v_org AND u.email = n.email;
+    SELECT v_org, c.id, w.code_hash, md_caller(), now() + interval '7 days'
+      FROM created c JOIN md_import_new w ON w.email = c.email;
     SELECT count(*) INTO v_created FROM md_import_new;
-    RETURN QUERY SELECT 'created'::text, 0, n.email, ''::text, 0 FROM md_import_new n;
+    RETURN QUERY SELECT 'created'::text, 0, w.email, ''::text, 0 FROM md_import_new w;
 
-    -- Classify every valid row against the current enrollment.
-    CREATE TEMP TABLE IF NOT EXISTS md_import_plan (row_no int, user_id bigint, manager_id bigint,
-                                                    what text) ON COMMIT DROP;
+    -- Every valid row against its user and current enrollment (users the
+    -- import created, managers among them, are found now).
+    CREATE TEMP TABLE IF NOT EXISTS md_import_plan (row_no int PRIMARY KEY, user_id bigint,
+                                                    manager_id bigint, what text) ON COMMIT DROP;
     DELETE FROM md_import_plan;
     INSERT INTO md_import_plan
     SELECT i.row_no, u.id, m.id,
@@ -171,10 +179,14 @@ BEGIN
                      AND p.manager_id IS NOT DISTINCT FROM m.id THEN 'same'
                 ELSE 'update' END
       FROM import_rows i
-      JOIN md_import_valid v ON v.row_no = i.row_no
-      JOIN users u ON u.org_id = i.org_id AND u.email = i.email
-      LEFT JOIN users m ON m.org_id = i.org_id AND m.email = NULLIF(i.manager_email, '')
-      LEFT JOIN participants p ON p.org_id = i.org_id AND p.program_id = p_program AND p.user_id = u.id
+      JOIN md_import_refs r ON r.row_no = i.row_no
+      CROSS JOIN LATERAL (SELECT x.id FROM users x
+                           WHERE x.org_id = v_org AND x.email = i.email LIMIT 1) u
+      LEFT JOIN LATERAL (SELECT x.id FROM users x
+                          WHERE x.org_id = v_org AND x.email = i.manager_email LIMIT 1) m ON true
+      LEFT JOIN LATERAL (SELECT x.role, x.status, x.profile_pb, x.manager_id FROM participants x
+                          WHERE x.org_id = v_org AND x.program_id = p_program AND x.user_id = u.id
+                          LIMIT 1) p ON true
      WHERE i.org_id = v_org AND i.import_id = p_import;
     SELECT count(*) FILTER (WHERE what = 'enroll'), count(*) FILTER (WHERE what = 'update'),
            count(*) FILTER (WHERE what = 'same')
@@ -196,11 +208,12 @@ BEGIN
                               ELSE now() END;
     INSERT INTO skills (org_id, name)
     SELECT DISTINCT v_org, unnest(i.skills)
-      FROM import_rows i JOIN md_import_valid v ON v.row_no = i.row_no
+      FROM import_rows i JOIN md_import_refs r ON r.row_no = i.row_no
      WHERE i.org_id = v_org AND i.import_id = p_import
     ON CONFLICT DO NOTHING;
 
-    DELETE FROM import_rows WHERE org_id = v_org AND (import_id = p_import OR created_at < now() - interval '1 day');
+    DELETE FROM import_rows i
+     WHERE i.org_id = v_org AND (i.import_id = p_import OR i.created_at < now() - interval '1 day');
     RETURN QUERY VALUES ('count'::text, 0, 'applied'::text, ''::text, 1),
                         ('count', 0, 'users_created', '', v_created),
                         ('count', 0, 'enrolled', '', v_enrolled),

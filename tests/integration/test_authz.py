@@ -45,6 +45,7 @@ PERMISSIONS = {
     "participant_show": ("MEMBER", False),
     "participant_withdraw": ("MEMBER", False),
     "profile_update": ("MEMBER", False),
+    "participant_import": ("COORDINATOR", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}
@@ -141,6 +142,8 @@ def test_other_org_sees_nothing_of_org_a(world, pb):
         program_id=prog.id, role=pb.MENTOR))
     b.check(problems, "participant_list", "NOT_FOUND", program_id=prog.id)
     b.check(problems, "participant_show", "NOT_FOUND", program_id=prog.id, user_id=a_member.id)
+    b.check(problems, "participant_import", "NOT_FOUND", pb.ParticipantImport(
+        program_id=prog.id, import_id="authz-import-1", finish=True))
     listed = b.ok("program_list", pb.ProgramList())
     if any(p.id == prog.id for p in listed.programs):
         problems.append("program_list of org B shows org A's program")
