@@ -83,7 +83,7 @@ static void progress(import_t *im, uint64_t consumed)
     fflush(stderr);
 }
 
-static void add_reply_issues(import_t *im, const Mentor__V1__ParticipantImportReply *r)
+static void add_reply_issues(import_t *im, const Mentor__V1__ImportReply *r)
 {
     for (size_t i = 0; i < r->n_issues; i++)
         md_issues_add(&im->issues, r->issues[i]->row, r->issues[i]->column, "%s",
@@ -148,7 +148,7 @@ static void csv_issue(import_t *im, const md_csv_reader_t *r, const md_roster_he
 
 /* Write the invitation codes as CSV to path, readable only by the user:
  * each code lets its holder set a password. */
-static int write_invites(const char *path, const Mentor__V1__ParticipantImportReply *r)
+static int write_invites(const char *path, const Mentor__V1__ImportReply *r)
 {
     static const char *const header[] = {"email", "code", "expires_at"};
     md_buf_t b;
@@ -186,7 +186,7 @@ static int write_invites(const char *path, const Mentor__V1__ParticipantImportRe
     return MD_EXIT_OK;
 }
 
-static int print_result(import_t *im, const Mentor__V1__ParticipantImportReply *r, int dry_run,
+static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_run,
                         uint64_t skipped)
 {
     int rc;
@@ -246,7 +246,7 @@ static int print_result(import_t *im, const Mentor__V1__ParticipantImportReply *
     return rc;
 }
 
-static void print_invite_table(const Mentor__V1__ParticipantImportReply *r)
+static void print_invite_table(const Mentor__V1__ImportReply *r)
 {
     static const char *const headers[] = {"EMAIL", "CODE", "EXPIRES"};
     md_table_t t;
@@ -370,7 +370,7 @@ int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a)
     rc = send_batch(&im, 1, skip_invalid, check_only, &msg);
     if (rc != MD_EXIT_OK)
         goto cleanup;
-    const Mentor__V1__ParticipantImportReply *r = msg->response->participant_import;
+    const Mentor__V1__ImportReply *r = msg->response->participant_import;
     uint64_t skipped = r->skipped + (skip_invalid ? im.rows_bad : 0);
     md_issues_sort(&im.issues);
     print_issues(&im.issues);

@@ -123,12 +123,12 @@ static void batch_done(md_req_t *req, md_db_txn_t *txn, int err)
         md_req_fail_db(req, txn, err, NULL);
         return;
     }
-    Mentor__V1__ParticipantImportReply *rep = md_req_alloc(req, sizeof(*rep));
+    Mentor__V1__ImportReply *rep = md_req_alloc(req, sizeof(*rep));
     if (rep == NULL) {
         fail_nomem(req);
         return;
     }
-    mentor__v1__participant_import_reply__init(rep);
+    mentor__v1__import_reply__init(rep);
     rep->issues = st->issues;
     rep->n_issues = st->n_issues;
     PGresult *r = md_db_txn_result(txn, md_db_txn_count(txn) - 1);
@@ -227,14 +227,14 @@ static void apply_done(md_req_t *req, md_db_txn_t *txn, int err)
     }
     PGresult *r = md_db_txn_result(txn, MD_REQ_FIRST);
     int n = PQntuples(r);
-    Mentor__V1__ParticipantImportReply *rep = md_req_alloc(req, sizeof(*rep));
+    Mentor__V1__ImportReply *rep = md_req_alloc(req, sizeof(*rep));
     Mentor__V1__ImportIssue **issues = md_req_alloc(req, sizeof(*issues) * (size_t)(n ? n : 1));
     Mentor__V1__InviteCode **invites = md_req_alloc(req, sizeof(*invites) * (size_t)(n ? n : 1));
     if (rep == NULL || issues == NULL || invites == NULL) {
         fail_nomem(req);
         return;
     }
-    mentor__v1__participant_import_reply__init(rep);
+    mentor__v1__import_reply__init(rep);
     rep->issues = issues;
     rep->invites = invites;
     for (int i = 0; i < n; i++) {
