@@ -45,6 +45,7 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(PROFILE_UPDATE, "profile_update", md_h_profile_update, MENTOR__V1__ROLE__MEMBER, 0),
     ROW(PARTICIPANT_IMPORT, "participant_import", md_h_participant_import,
         MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(USER_IMPORT, "user_import", md_h_user_import, MENTOR__V1__ROLE__ADMIN, 0),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

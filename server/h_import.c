@@ -1,8 +1,14 @@
-/* h_import.c: bulk import of participants. Each batch is checked row by row
- * and staged (import_rows); the finishing request first lists the e-mails
- * that will become new users, gives each a one-time invitation code (only
- * its hash goes to the database), and then checks and applies the whole
- * file in one transaction with md_import_apply (sql/004_imports.sql). */
+/* h_import.c: bulk imports from files. Two kinds share one flow:
+ * ParticipantImport (a program's participants, sql/004_imports.sql) and
+ * UserImport (the HR directory, sql/005_directory.sql).
+ *
+ * A client sends a file as batches of rows under one import id. Each batch
+ * is checked row by row here and staged in the kind's staging table; the
+ * finishing request first lists the e-mails that will become new users,
+ * gives each a one-time invitation code (only its hash goes to the
+ * database), and then checks and applies the whole file in one
+ * transaction with the kind's apply function. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,37 +19,38 @@
 #include "md_profile_check.h"
 
 #define MAX_BATCH_ROWS 1000
+#define INVITE_DAYS    7
 
-static const char SQL_REQUIRE_MANAGER[] = "SELECT md_program_require_manager($1::bigint)";
-static const char SQL_REQUIRE_OPEN[] = "SELECT md_program_require_open($1::bigint)";
-static const char SQL_STAGE_ROW[] =
-    "INSERT INTO import_rows (org_id, import_id, program_id, row_no, email, display_name, role, "
-    "profile_pb, manager_email, department, time_zone, capacity, skills, issue_column, "
-    "issue_message, created_by) VALUES ($1::bigint, $2, $3::bigint, $4::int, $5, $6, "
-    "$7::smallint, $8::bytea, $9, $10, $11, $12::int, $13::text[], $14, $15, $16::bigint) "
-    "ON CONFLICT (org_id, import_id, row_no) DO UPDATE SET email = EXCLUDED.email, "
-    "display_name = EXCLUDED.display_name, role = EXCLUDED.role, "
-    "profile_pb = EXCLUDED.profile_pb, manager_email = EXCLUDED.manager_email, "
-    "department = EXCLUDED.department, time_zone = EXCLUDED.time_zone, "
-    "capacity = EXCLUDED.capacity, skills = EXCLUDED.skills, "
-    "issue_column = EXCLUDED.issue_column, issue_message = EXCLUDED.issue_message";
-static const char SQL_STAGED_COUNT[] =
-    "SELECT count(*) FROM import_rows WHERE org_id = $1::bigint AND import_id = $2";
-static const char SQL_NEW_EMAILS[] =
-    "SELECT DISTINCT i.email FROM import_rows i WHERE i.org_id = $1::bigint AND i.import_id = $2 "
-    "AND i.issue_message IS NULL AND NOT EXISTS (SELECT 1 FROM users u "
-    "WHERE u.org_id = i.org_id AND u.email = i.email) ORDER BY i.email";
-static const char SQL_APPLY[] =
-    "SELECT kind, row_no, col, message, n FROM md_import_apply($1, $2::bigint, $3::boolean, "
-    "$4::boolean, $5::text[], $6::bytea[])";
+typedef struct import_state import_state_t;
 
+/* What differs between the kinds of import. */
 typedef struct {
+    const char *field_import_id; /* request field paths, for errors */
+    const char *field_rows;
+    Mentor__V1__Response__ResultCase result;
+    const char *sql_count;      /* $1 org, $2 import id: rows staged so far */
+    const char *sql_new_emails; /* $1 org, $2 import id: e-mails of new users */
+    /* Adds the statements that check the caller may import there. */
+    int (*add_checks)(md_req_t *req, md_db_txn_t *txn);
+    /* Checks row i and adds its staging statement; a row that fails its
+     * checks is staged with its problem, which is also noted in st. */
+    int (*stage_row)(md_req_t *req, md_db_txn_t *txn, import_state_t *st, size_t i);
+    /* Adds the apply statement, given the new users' e-mails and code
+     * hashes as text[] literals. */
+    int (*add_apply)(md_req_t *req, md_db_txn_t *txn, const char *emails, const char *hashes);
+} import_kind_t;
+
+struct import_state {
+    const import_kind_t *kind;
+    const char *import_id;
+    size_t n_rows;
+    int finish;
     Mentor__V1__ImportIssue **issues;
     size_t n_issues;
     char **new_emails;
     char **codes;
     size_t n_new;
-} import_state_t;
+};
 
 static void fail_nomem(md_req_t *req)
 {
@@ -74,12 +81,300 @@ static Mentor__V1__ImportIssue *issue_new(md_req_t *req, uint32_t row, const cha
     is->row = row;
     is->column = md_req_strdup(req, col);
     is->message = md_req_strdup(req, msg);
-    return is;
+    return is->column != NULL && is->message != NULL ? is : NULL;
 }
 
+static int note_issue(md_req_t *req, import_state_t *st, uint32_t row, const char *col,
+                      const char *msg)
+{
+    Mentor__V1__ImportIssue *is = issue_new(req, row, col, msg);
+    if (is == NULL)
+        return MD_ENOMEM;
+    st->issues[st->n_issues++] = is;
+    return MD_OK;
+}
+
+/* The e-mail's local part, the default name of a user an import creates. */
+static const char *default_name(char *buf, size_t len, const char *email)
+{
+    const char *at = strchr(email, '@');
+    size_t n = at ? (size_t)(at - email) : strlen(email);
+    if (n == 0 || n >= len)
+        n = 1;
+    snprintf(buf, len, "%.*s", (int)n, email);
+    return buf;
+}
+
+static void reply(md_req_t *req, const import_state_t *st, Mentor__V1__ImportReply *rep)
+{
+    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
+    resp.result_case = st->kind->result;
+    if (st->kind->result == MENTOR__V1__RESPONSE__RESULT_USER_IMPORT)
+        resp.user_import = rep;
+    else
+        resp.participant_import = rep;
+    md_req_reply(req, &resp);
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+static void batch_done(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    import_state_t *st = req->state;
+    if (err != MD_OK) {
+        md_req_fail_db(req, txn, err, NULL);
+        return;
+    }
+    Mentor__V1__ImportReply *rep = md_req_alloc(req, sizeof(*rep));
+    if (rep == NULL) {
+        fail_nomem(req);
+        return;
+    }
+    mentor__v1__import_reply__init(rep);
+    rep->issues = st->issues;
+    rep->n_issues = st->n_issues;
+    PGresult *r = md_db_txn_result(txn, md_db_txn_count(txn) - 1);
+    rep->rows_received = (uint32_t)md_res_i64(r, 0, 0);
+    reply(req, st, rep);
+}
+
+static void stage_batch(md_req_t *req, md_req_db_cb done)
+{
+    import_state_t *st = req->state;
+    st->issues = md_req_alloc(req, sizeof(*st->issues) * (st->n_rows ? st->n_rows : 1));
+    md_db_txn_t *txn = md_req_txn(req);
+    int rc = st->issues == NULL || txn == NULL ? MD_ENOMEM : st->kind->add_checks(req, txn);
+    for (size_t i = 0; rc == MD_OK && i < st->n_rows; i++)
+        rc = st->kind->stage_row(req, txn, st, i);
+    const char *cp[2] = {md_req_u64(req, md_req_auth(req)->org_id), st->import_id};
+    if (rc == MD_OK)
+        rc = md_db_txn_add(txn, st->kind->sql_count, 2, cp);
+    if (rc != MD_OK) {
+        md_db_txn_free(txn);
+        fail_nomem(req);
+        return;
+    }
+    md_req_submit(req, txn, done);
+}
+
+/* ---- finish ----------------------------------------------------------- */
+
+static Mentor__V1__InviteCode *invite_for(md_req_t *req, const import_state_t *st,
+                                          const char *email)
+{
+    for (size_t j = 0; j < st->n_new; j++) {
+        if (strcmp(st->new_emails[j], email) != 0)
+            continue;
+        Mentor__V1__InviteCode *ic = md_req_alloc(req, sizeof(*ic));
+        if (ic == NULL)
+            return NULL;
+        mentor__v1__invite_code__init(ic);
+        ic->email = st->new_emails[j];
+        ic->code = st->codes[j];
+        ic->expires_at = (int64_t)time(NULL) + INVITE_DAYS * 24 * 3600;
+        return ic;
+    }
+    return NULL;
+}
+
+static void set_count(Mentor__V1__ImportReply *rep, const char *name, uint32_t v)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } counters[] = {
+        {"users_created", offsetof(Mentor__V1__ImportReply, users_created)},
+        {"enrolled", offsetof(Mentor__V1__ImportReply, enrolled)},
+        {"updated", offsetof(Mentor__V1__ImportReply, updated)},
+        {"unchanged", offsetof(Mentor__V1__ImportReply, unchanged)},
+        {"skipped", offsetof(Mentor__V1__ImportReply, skipped)},
+        {"deactivated", offsetof(Mentor__V1__ImportReply, deactivated)},
+        {"on_leave", offsetof(Mentor__V1__ImportReply, on_leave)},
+    };
+    if (strcmp(name, "applied") == 0) {
+        rep->applied = v != 0;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        if (strcmp(name, counters[i].name) == 0)
+            *(uint32_t *)((char *)rep + counters[i].offset) = v;
+    }
+}
+
+static void apply_done(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    import_state_t *st = req->state;
+    if (err != MD_OK) {
+        md_req_fail_db(req, txn, err, NULL);
+        return;
+    }
+    PGresult *r = md_db_txn_result(txn, MD_REQ_FIRST);
+    int n = PQntuples(r);
+    Mentor__V1__ImportReply *rep = md_req_alloc(req, sizeof(*rep));
+    Mentor__V1__ImportIssue **issues = md_req_alloc(req, sizeof(*issues) * (size_t)(n ? n : 1));
+    Mentor__V1__InviteCode **invites = md_req_alloc(req, sizeof(*invites) * (size_t)(n ? n : 1));
+    if (rep == NULL || issues == NULL || invites == NULL) {
+        fail_nomem(req);
+        return;
+    }
+    mentor__v1__import_reply__init(rep);
+    rep->issues = issues;
+    rep->invites = invites;
+    md_auth_t *a = md_req_auth(req);
+    for (int i = 0; i < n; i++) {
+        const char *kind = PQgetvalue(r, i, 0);
+        const char *col = PQgetvalue(r, i, 2);
+        int64_t v = md_res_i64(r, i, 4);
+        if (strcmp(kind, "issue") == 0) {
+            issues[rep->n_issues] =
+                issue_new(req, (uint32_t)md_res_i64(r, i, 1), col, PQgetvalue(r, i, 3));
+            if (issues[rep->n_issues] == NULL) {
+                fail_nomem(req);
+                return;
+            }
+            rep->n_issues++;
+        } else if (strcmp(kind, "created") == 0) {
+            Mentor__V1__InviteCode *ic = invite_for(req, st, col);
+            if (ic != NULL)
+                invites[rep->n_invites++] = ic;
+        } else if (strcmp(kind, "deactivated") == 0) {
+            /* Committed: their live connections lose their sessions now. */
+            md_server_forget_sessions(md_req_server(req), a->org_id, (uint64_t)v, 0);
+        } else {
+            set_count(rep, col, (uint32_t)v);
+        }
+    }
+    reply(req, st, rep);
+}
+
+static void new_emails_done(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    import_state_t *st = req->state;
+    if (err != MD_OK) {
+        md_req_fail_db(req, txn, err, NULL);
+        return;
+    }
+    PGresult *r = md_db_txn_result(txn, md_db_txn_count(txn) - 1);
+    int n = PQntuples(r);
+    st->n_new = (size_t)n;
+    st->new_emails = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
+    st->codes = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
+    char **hashes = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
+    if (st->new_emails == NULL || st->codes == NULL || hashes == NULL) {
+        fail_nomem(req);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        st->new_emails[i] = md_res_str(req, r, i, 0);
+        st->codes[i] = md_req_alloc(req, 48);
+        hashes[i] = md_req_alloc(req, 67);
+        if (st->new_emails[i] == NULL || st->codes[i] == NULL || hashes[i] == NULL ||
+            md_crypto_code(st->codes[i], 48, MD_INVITE_BYTES) != MD_OK) {
+            fail_nomem(req);
+            return;
+        }
+        md_crypto_sha256_bytea(st->codes[i], hashes[i]);
+    }
+    /* In an array literal a bytea element is its "\x.." text, quoted. */
+    const char *emails = md_model_text_array(req, st->new_emails, (size_t)n);
+    const char *hash_list = md_model_text_array(req, hashes, (size_t)n);
+    md_db_txn_t *t = md_req_txn(req);
+    if (emails == NULL || hash_list == NULL || t == NULL ||
+        st->kind->add_apply(req, t, emails, hash_list) != MD_OK) {
+        md_db_txn_free(t);
+        fail_nomem(req);
+        return;
+    }
+    md_req_submit(req, t, apply_done);
+}
+
+static void finish(md_req_t *req)
+{
+    import_state_t *st = req->state;
+    const char *cp[2] = {md_req_u64(req, md_req_auth(req)->org_id), st->import_id};
+    md_db_txn_t *t = md_req_txn(req);
+    if (t == NULL || st->kind->add_checks(req, t) != MD_OK ||
+        md_db_txn_add(t, st->kind->sql_new_emails, 2, cp) != MD_OK) {
+        md_db_txn_free(t);
+        fail_nomem(req);
+        return;
+    }
+    md_req_submit(req, t, new_emails_done);
+}
+
+static void staged_then_finish(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    if (err != MD_OK) {
+        md_req_fail_db(req, txn, err, NULL);
+        return;
+    }
+    finish(req);
+}
+
+static void import_start(md_req_t *req, const import_kind_t *kind, const char *import_id,
+                         size_t n_rows, int finishing)
+{
+    if (!import_id_valid(import_id)) {
+        md_req_fail(req, MD_EINVAL, kind->field_import_id,
+                    "the import id must be 8-64 characters of A-Z, a-z, 0-9, _ and -");
+        return;
+    }
+    if (n_rows > MAX_BATCH_ROWS) {
+        md_req_fail(req, MD_EINVAL, kind->field_rows, "at most %d rows per request",
+                    MAX_BATCH_ROWS);
+        return;
+    }
+    import_state_t *st = md_req_alloc(req, sizeof(*st));
+    if (st == NULL) {
+        fail_nomem(req);
+        return;
+    }
+    memset(st, 0, sizeof(*st));
+    st->kind = kind;
+    st->import_id = import_id;
+    st->n_rows = n_rows;
+    st->finish = finishing;
+    req->state = st;
+    if (!finishing)
+        stage_batch(req, batch_done);
+    else if (n_rows == 0)
+        finish(req);
+    else /* Rows and finish in one request; the batch's issues come back
+          * again from the whole-file check. */
+        stage_batch(req, staged_then_finish);
+}
+
+/* ---- participants ----------------------------------------------------- */
+
+static const char SQL_REQUIRE_MANAGER[] = "SELECT md_program_require_manager($1::bigint)";
+static const char SQL_REQUIRE_OPEN[] = "SELECT md_program_require_open($1::bigint)";
+static const char SQL_STAGE_PARTICIPANT[] =
+    "INSERT INTO import_rows (org_id, import_id, program_id, row_no, email, display_name, role, "
+    "profile_pb, manager_email, department, time_zone, capacity, skills, issue_column, "
+    "issue_message, created_by) VALUES ($1::bigint, $2, $3::bigint, $4::int, $5, $6, "
+    "$7::smallint, $8::bytea, $9, $10, $11, $12::int, $13::text[], $14, $15, $16::bigint) "
+    "ON CONFLICT (org_id, import_id, row_no) DO UPDATE SET email = EXCLUDED.email, "
+    "display_name = EXCLUDED.display_name, role = EXCLUDED.role, "
+    "profile_pb = EXCLUDED.profile_pb, manager_email = EXCLUDED.manager_email, "
+    "department = EXCLUDED.department, time_zone = EXCLUDED.time_zone, "
+    "capacity = EXCLUDED.capacity, skills = EXCLUDED.skills, "
+    "issue_column = EXCLUDED.issue_column, issue_message = EXCLUDED.issue_message";
+static const char SQL_PARTICIPANTS_STAGED[] =
+    "SELECT count(*) FROM import_rows WHERE org_id = $1::bigint AND import_id = $2";
+/* LATERAL ... LIMIT 1: one index probe per row whatever the statistics say
+ * (see md_import_apply). */
+static const char SQL_PARTICIPANTS_NEW[] =
+    "SELECT DISTINCT i.email FROM import_rows i LEFT JOIN LATERAL (SELECT u.id FROM users u "
+    "WHERE u.org_id = i.org_id AND u.email = i.email LIMIT 1) x ON true "
+    "WHERE i.org_id = $1::bigint AND i.import_id = $2 AND i.issue_message IS NULL "
+    "AND x.id IS NULL ORDER BY i.email";
+static const char SQL_PARTICIPANTS_APPLY[] =
+    "SELECT kind, row_no, col, message, n FROM md_import_apply($1, $2::bigint, $3::boolean, "
+    "$4::boolean, $5::text[], $6::bytea[])";
+
 /* Checks one row; on a problem fills col/msg and returns -1. */
-static int row_check(Mentor__V1__ImportRow *r, char *email, size_t emaillen, char *col,
-                     size_t collen, char *msg, size_t msglen)
+static int participant_check(Mentor__V1__ImportRow *r, char *email, size_t emaillen, char *col,
+                             size_t collen, char *msg, size_t msglen)
 {
     if (!md_model_email(r->email, email, emaillen)) {
         snprintf(col, collen, "email");
@@ -114,274 +409,202 @@ static int row_check(Mentor__V1__ImportRow *r, char *email, size_t emaillen, cha
     return 0;
 }
 
-/* ---- batches --------------------------------------------------------------- */
-
-static void batch_done(md_req_t *req, md_db_txn_t *txn, int err)
+static int participant_checks(md_req_t *req, md_db_txn_t *txn)
 {
-    import_state_t *st = req->state;
-    if (err != MD_OK) {
-        md_req_fail_db(req, txn, err, NULL);
-        return;
-    }
-    Mentor__V1__ImportReply *rep = md_req_alloc(req, sizeof(*rep));
-    if (rep == NULL) {
-        fail_nomem(req);
-        return;
-    }
-    mentor__v1__import_reply__init(rep);
-    rep->issues = st->issues;
-    rep->n_issues = st->n_issues;
-    PGresult *r = md_db_txn_result(txn, md_db_txn_count(txn) - 1);
-    rep->rows_received = (uint32_t)md_res_i64(r, 0, 0);
-    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
-    resp.result_case = MENTOR__V1__RESPONSE__RESULT_PARTICIPANT_IMPORT;
-    resp.participant_import = rep;
-    md_req_reply(req, &resp);
+    const char *pp[1] = {md_req_u64(req, req->msg->participant_import->program_id)};
+    int rc = md_db_txn_add(txn, SQL_REQUIRE_MANAGER, 1, pp);
+    return rc == MD_OK ? md_db_txn_add(txn, SQL_REQUIRE_OPEN, 1, pp) : rc;
 }
 
-static void stage_batch(md_req_t *req, md_req_db_cb done)
+static int participant_stage(md_req_t *req, md_db_txn_t *txn, import_state_t *st, size_t i)
 {
+    static const Mentor__V1__Profile empty = MENTOR__V1__PROFILE__INIT;
     Mentor__V1__ParticipantImport *im = req->msg->participant_import;
-    import_state_t *st = req->state;
+    Mentor__V1__ImportRow *r = im->rows[i];
     md_auth_t *a = md_req_auth(req);
-    const char *org = md_req_u64(req, a->org_id);
-    const char *prog = md_req_u64(req, im->program_id);
-    const char *me = md_req_u64(req, a->user_id);
-    st->issues = md_req_alloc(req, sizeof(*st->issues) * (im->n_rows ? im->n_rows : 1));
-    md_db_txn_t *txn = md_req_txn(req);
-    const char *pp[1] = {prog};
-    if (st->issues == NULL || txn == NULL ||
-        md_db_txn_add(txn, SQL_REQUIRE_MANAGER, 1, pp) != MD_OK ||
-        md_db_txn_add(txn, SQL_REQUIRE_OPEN, 1, pp) != MD_OK) {
-        md_db_txn_free(txn);
-        fail_nomem(req);
-        return;
-    }
-    for (size_t i = 0; i < im->n_rows; i++) {
-        Mentor__V1__ImportRow *r = im->rows[i];
-        static Mentor__V1__Profile empty = MENTOR__V1__PROFILE__INIT;
-        char email[256] = "", col[64] = "", msg[256] = "";
-        int bad = row_check(r, email, sizeof(email), col, sizeof(col), msg, sizeof(msg)) != 0;
-        if (email[0] == '\0')
-            snprintf(email, sizeof(email), "%s", r->email);
-        if (bad) {
-            st->issues[st->n_issues] = issue_new(req, r->row, col, msg);
-            if (st->issues[st->n_issues] == NULL) {
-                md_db_txn_free(txn);
-                fail_nomem(req);
-                return;
-            }
-            st->n_issues++;
-        }
-        const Mentor__V1__Profile *p = r->profile ? r->profile : &empty;
-        char local[256];
-        const char *name = r->display_name;
-        if (name[0] == '\0') {
-            const char *at = strchr(email, '@');
-            size_t n = at ? (size_t)(at - email) : strlen(email);
-            if (n == 0 || n >= sizeof(local))
-                n = 1;
-            snprintf(local, sizeof(local), "%.*s", (int)n, email);
-            name = local;
-        }
-        const char *params[16] = {org,
-                                  im->import_id,
-                                  prog,
-                                  md_req_i64(req, r->row),
-                                  email,
-                                  name,
-                                  md_req_i64(req, r->role),
-                                  md_profile_bytea(req, p),
-                                  r->manager_email,
-                                  p->department,
-                                  p->time_zone,
-                                  md_req_i64(req, p->capacity),
-                                  md_profile_skill_names(req, p),
-                                  bad ? col : NULL,
-                                  bad ? msg : NULL,
-                                  me};
-        if (params[7] == NULL || params[12] == NULL ||
-            md_db_txn_add(txn, SQL_STAGE_ROW, 16, params) != MD_OK) {
-            md_db_txn_free(txn);
-            fail_nomem(req);
-            return;
-        }
-    }
-    const char *cp[2] = {org, im->import_id};
-    if (md_db_txn_add(txn, SQL_STAGED_COUNT, 2, cp) != MD_OK) {
-        md_db_txn_free(txn);
-        fail_nomem(req);
-        return;
-    }
-    md_req_submit(req, txn, done);
+    char email[256] = "", col[64] = "", msg[256] = "", local[256];
+    int bad = participant_check(r, email, sizeof(email), col, sizeof(col), msg, sizeof(msg)) != 0;
+    if (email[0] == '\0')
+        snprintf(email, sizeof(email), "%s", r->email);
+    if (bad && note_issue(req, st, r->row, col, msg) != MD_OK)
+        return MD_ENOMEM;
+    const Mentor__V1__Profile *p = r->profile ? r->profile : &empty;
+    const char *name =
+        r->display_name[0] ? r->display_name : default_name(local, sizeof(local), email);
+    const char *params[16] = {md_req_u64(req, a->org_id),
+                              im->import_id,
+                              md_req_u64(req, im->program_id),
+                              md_req_i64(req, r->row),
+                              email,
+                              name,
+                              md_req_i64(req, r->role),
+                              md_profile_bytea(req, p),
+                              r->manager_email,
+                              p->department,
+                              p->time_zone,
+                              md_req_i64(req, p->capacity),
+                              md_profile_skill_names(req, p),
+                              bad ? col : NULL,
+                              bad ? msg : NULL,
+                              md_req_u64(req, a->user_id)};
+    if (params[7] == NULL || params[12] == NULL)
+        return MD_ENOMEM;
+    return md_db_txn_add(txn, SQL_STAGE_PARTICIPANT, 16, params);
 }
 
-/* ---- finish ---------------------------------------------------------------- */
-
-static void apply_done(md_req_t *req, md_db_txn_t *txn, int err)
+static int participant_apply(md_req_t *req, md_db_txn_t *txn, const char *emails,
+                             const char *hashes)
 {
-    import_state_t *st = req->state;
-    if (err != MD_OK) {
-        md_req_fail_db(req, txn, err, NULL);
-        return;
-    }
-    PGresult *r = md_db_txn_result(txn, MD_REQ_FIRST);
-    int n = PQntuples(r);
-    Mentor__V1__ImportReply *rep = md_req_alloc(req, sizeof(*rep));
-    Mentor__V1__ImportIssue **issues = md_req_alloc(req, sizeof(*issues) * (size_t)(n ? n : 1));
-    Mentor__V1__InviteCode **invites = md_req_alloc(req, sizeof(*invites) * (size_t)(n ? n : 1));
-    if (rep == NULL || issues == NULL || invites == NULL) {
-        fail_nomem(req);
-        return;
-    }
-    mentor__v1__import_reply__init(rep);
-    rep->issues = issues;
-    rep->invites = invites;
-    for (int i = 0; i < n; i++) {
-        const char *kind = PQgetvalue(r, i, 0);
-        const char *col = PQgetvalue(r, i, 2);
-        uint32_t v = (uint32_t)md_res_i64(r, i, 4);
-        if (strcmp(kind, "issue") == 0) {
-            issues[rep->n_issues] =
-                issue_new(req, (uint32_t)md_res_i64(r, i, 1), col, PQgetvalue(r, i, 3));
-            if (issues[rep->n_issues] == NULL) {
-                fail_nomem(req);
-                return;
-            }
-            rep->n_issues++;
-        } else if (strcmp(kind, "created") == 0) {
-            for (size_t j = 0; j < st->n_new; j++) {
-                if (strcmp(st->new_emails[j], col) != 0)
-                    continue;
-                Mentor__V1__InviteCode *ic = md_req_alloc(req, sizeof(*ic));
-                if (ic == NULL) {
-                    fail_nomem(req);
-                    return;
-                }
-                mentor__v1__invite_code__init(ic);
-                ic->email = st->new_emails[j];
-                ic->code = st->codes[j];
-                ic->expires_at = (int64_t)time(NULL) + 7 * 24 * 3600;
-                invites[rep->n_invites++] = ic;
-            }
-        } else if (strcmp(col, "applied") == 0) {
-            rep->applied = v != 0;
-        } else if (strcmp(col, "users_created") == 0) {
-            rep->users_created = v;
-        } else if (strcmp(col, "enrolled") == 0) {
-            rep->enrolled = v;
-        } else if (strcmp(col, "updated") == 0) {
-            rep->updated = v;
-        } else if (strcmp(col, "unchanged") == 0) {
-            rep->unchanged = v;
-        } else if (strcmp(col, "skipped") == 0) {
-            rep->skipped = v;
-        }
-    }
-    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
-    resp.result_case = MENTOR__V1__RESPONSE__RESULT_PARTICIPANT_IMPORT;
-    resp.participant_import = rep;
-    md_req_reply(req, &resp);
-}
-
-static void new_emails_done(md_req_t *req, md_db_txn_t *txn, int err)
-{
-    import_state_t *st = req->state;
     Mentor__V1__ParticipantImport *im = req->msg->participant_import;
-    if (err != MD_OK) {
-        md_req_fail_db(req, txn, err, NULL);
-        return;
-    }
-    PGresult *r = md_db_txn_result(txn, MD_REQ_FIRST + 1);
-    int n = PQntuples(r);
-    st->n_new = (size_t)n;
-    st->new_emails = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
-    st->codes = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
-    char **hashes = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
-    if (st->new_emails == NULL || st->codes == NULL || hashes == NULL) {
-        fail_nomem(req);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        st->new_emails[i] = md_res_str(req, r, i, 0);
-        st->codes[i] = md_req_alloc(req, 48);
-        hashes[i] = md_req_alloc(req, 67);
-        if (st->codes[i] == NULL || hashes[i] == NULL ||
-            md_crypto_code(st->codes[i], 48, MD_INVITE_BYTES) != MD_OK) {
-            fail_nomem(req);
-            return;
-        }
-        md_crypto_sha256_bytea(st->codes[i], hashes[i]);
-    }
-    /* In an array literal a bytea element is its "\x.." text, quoted. */
     const char *params[6] = {im->import_id,
                              md_req_u64(req, im->program_id),
                              im->skip_invalid ? "true" : "false",
                              im->dry_run ? "true" : "false",
-                             md_model_text_array(req, st->new_emails, (size_t)n),
-                             md_model_text_array(req, hashes, (size_t)n)};
-    md_db_txn_t *t = md_req_txn(req);
-    if (params[4] == NULL || params[5] == NULL || t == NULL ||
-        md_db_txn_add(t, SQL_APPLY, 6, params) != MD_OK) {
-        md_db_txn_free(t);
-        fail_nomem(req);
-        return;
-    }
-    md_req_submit(req, t, apply_done);
+                             emails,
+                             hashes};
+    return md_db_txn_add(txn, SQL_PARTICIPANTS_APPLY, 6, params);
 }
 
-static void finish(md_req_t *req)
-{
-    Mentor__V1__ParticipantImport *im = req->msg->participant_import;
-    const char *pp[1] = {md_req_u64(req, im->program_id)};
-    const char *cp[2] = {md_req_u64(req, md_req_auth(req)->org_id), im->import_id};
-    md_db_txn_t *t = md_req_txn(req);
-    if (t == NULL || md_db_txn_add(t, SQL_REQUIRE_MANAGER, 1, pp) != MD_OK ||
-        md_db_txn_add(t, SQL_NEW_EMAILS, 2, cp) != MD_OK) {
-        md_db_txn_free(t);
-        fail_nomem(req);
-        return;
-    }
-    md_req_submit(req, t, new_emails_done);
-}
-
-static void staged_then_finish(md_req_t *req, md_db_txn_t *txn, int err)
-{
-    if (err != MD_OK) {
-        md_req_fail_db(req, txn, err, NULL);
-        return;
-    }
-    finish(req);
-}
+static const import_kind_t participant_kind = {
+    .field_import_id = "participant_import.import_id",
+    .field_rows = "participant_import.rows",
+    .result = MENTOR__V1__RESPONSE__RESULT_PARTICIPANT_IMPORT,
+    .sql_count = SQL_PARTICIPANTS_STAGED,
+    .sql_new_emails = SQL_PARTICIPANTS_NEW,
+    .add_checks = participant_checks,
+    .stage_row = participant_stage,
+    .add_apply = participant_apply,
+};
 
 void md_h_participant_import(md_req_t *req)
 {
     Mentor__V1__ParticipantImport *im = req->msg->participant_import;
-    if (!import_id_valid(im->import_id)) {
-        md_req_fail(req, MD_EINVAL, "participant_import.import_id",
-                    "the import id must be 8-64 characters of A-Z, a-z, 0-9, _ and -");
-        return;
-    }
-    if (im->n_rows > MAX_BATCH_ROWS) {
-        md_req_fail(req, MD_EINVAL, "participant_import.rows", "at most %d rows per request",
-                    MAX_BATCH_ROWS);
-        return;
-    }
-    import_state_t *st = md_req_alloc(req, sizeof(*st));
-    if (st == NULL) {
-        fail_nomem(req);
-        return;
-    }
-    req->state = st;
-    if (!im->finish) {
-        stage_batch(req, batch_done);
-        return;
-    }
-    if (im->n_rows == 0) {
-        finish(req);
-        return;
-    }
-    /* Rows and finish in one request: stage, then finish. The batch's own
-     * issues come back again from the whole-file check. */
-    stage_batch(req, staged_then_finish);
+    import_start(req, &participant_kind, im->import_id, im->n_rows, im->finish);
+}
+
+/* ---- the directory ---------------------------------------------------- */
+
+#define EMPLOYEE_ID_MAX 64
+#define TEXT_MAX        200
+
+static const char SQL_STAGE_DIRECTORY[] =
+    "INSERT INTO directory_rows (org_id, import_id, row_no, employee_id, email, display_name, "
+    "department, title, manager_employee_id, employment, issue_column, issue_message, "
+    "created_by) VALUES ($1::bigint, $2, $3::int, $4, $5, $6, $7, $8, $9, $10::smallint, $11, "
+    "$12, $13::bigint) "
+    "ON CONFLICT (org_id, import_id, row_no) DO UPDATE SET employee_id = EXCLUDED.employee_id, "
+    "email = EXCLUDED.email, display_name = EXCLUDED.display_name, "
+    "department = EXCLUDED.department, title = EXCLUDED.title, "
+    "manager_employee_id = EXCLUDED.manager_employee_id, employment = EXCLUDED.employment, "
+    "issue_column = EXCLUDED.issue_column, issue_message = EXCLUDED.issue_message";
+static const char SQL_DIRECTORY_STAGED[] =
+    "SELECT count(*) FROM directory_rows WHERE org_id = $1::bigint AND import_id = $2";
+static const char SQL_DIRECTORY_NEW[] =
+    "SELECT DISTINCT d.email FROM directory_rows d "
+    "LEFT JOIN LATERAL (SELECT u.id FROM users u WHERE u.org_id = d.org_id "
+    "AND u.email = d.email LIMIT 1) x ON true "
+    "LEFT JOIN LATERAL (SELECT u.id FROM users u WHERE u.org_id = d.org_id "
+    "AND u.employee_id = d.employee_id LIMIT 1) y ON true "
+    "WHERE d.org_id = $1::bigint AND d.import_id = $2 AND d.issue_message IS NULL "
+    "AND d.employment <> 3 AND x.id IS NULL AND y.id IS NULL ORDER BY d.email";
+static const char SQL_DIRECTORY_APPLY[] =
+    "SELECT kind, row_no, col, message, n FROM md_directory_apply($1, $2::boolean, "
+    "$3::boolean, $4::text[], $5::bytea[])";
+
+/* An employee id: 1-64 bytes without control characters, not blank. */
+static int employee_id_ok(const char *s)
+{
+    return strlen(s) <= EMPLOYEE_ID_MAX && md_model_name(s) && s[strspn(s, " ")] != '\0';
+}
+
+static int directory_check(Mentor__V1__DirectoryRow *r, char *email, size_t emaillen, char *col,
+                           size_t collen, char *msg, size_t msglen)
+{
+#define DIR_FAIL(name, ...)                                                                        \
+    do {                                                                                           \
+        snprintf(col, collen, "%s", name);                                                         \
+        snprintf(msg, msglen, __VA_ARGS__);                                                        \
+        return -1;                                                                                 \
+    } while (0)
+    if (!employee_id_ok(r->employee_id))
+        DIR_FAIL("employee_id", "the employee id must be 1-%d printable characters",
+                 EMPLOYEE_ID_MAX);
+    if (!md_model_email(r->email, email, emaillen))
+        DIR_FAIL("email", "'%s' is not a valid e-mail address", r->email);
+    if (r->display_name[0] != '\0' && !md_model_name(r->display_name))
+        DIR_FAIL("name", "the name must be 1-%d printable characters", TEXT_MAX);
+    if (!md_model_text(r->department, TEXT_MAX) || strchr(r->department, '\n') != NULL)
+        DIR_FAIL("department", "the department must be at most %d characters on one line",
+                 TEXT_MAX);
+    if (!md_model_text(r->title, TEXT_MAX) || strchr(r->title, '\n') != NULL)
+        DIR_FAIL("title", "the title must be at most %d characters on one line", TEXT_MAX);
+    if (r->manager_employee_id[0] != '\0' && !employee_id_ok(r->manager_employee_id))
+        DIR_FAIL("manager_employee_id", "the employee id must be 1-%d printable characters",
+                 EMPLOYEE_ID_MAX);
+    if (r->status != MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_ACTIVE &&
+        r->status != MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_LEAVE &&
+        r->status != MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_TERMINATED)
+        DIR_FAIL("status", "the status must be active, leave or terminated");
+#undef DIR_FAIL
+    return 0;
+}
+
+static int directory_checks(md_req_t *req, md_db_txn_t *txn)
+{
+    (void)req;
+    (void)txn;
+    return MD_OK; /* admins only, which the dispatch table enforces */
+}
+
+static int directory_stage(md_req_t *req, md_db_txn_t *txn, import_state_t *st, size_t i)
+{
+    Mentor__V1__UserImport *im = req->msg->user_import;
+    Mentor__V1__DirectoryRow *r = im->rows[i];
+    md_auth_t *a = md_req_auth(req);
+    char email[256] = "", col[64] = "", msg[256] = "";
+    int bad = directory_check(r, email, sizeof(email), col, sizeof(col), msg, sizeof(msg)) != 0;
+    if (email[0] == '\0')
+        snprintf(email, sizeof(email), "%s", r->email);
+    if (bad && note_issue(req, st, r->row, col, msg) != MD_OK)
+        return MD_ENOMEM;
+    int status = bad ? MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_ACTIVE : (int)r->status;
+    const char *params[13] = {md_req_u64(req, a->org_id),
+                              im->import_id,
+                              md_req_i64(req, r->row),
+                              r->employee_id,
+                              email,
+                              r->display_name,
+                              r->department,
+                              r->title,
+                              r->manager_employee_id,
+                              md_req_i64(req, status),
+                              bad ? col : NULL,
+                              bad ? msg : NULL,
+                              md_req_u64(req, a->user_id)};
+    return md_db_txn_add(txn, SQL_STAGE_DIRECTORY, 13, params);
+}
+
+static int directory_apply(md_req_t *req, md_db_txn_t *txn, const char *emails, const char *hashes)
+{
+    Mentor__V1__UserImport *im = req->msg->user_import;
+    const char *params[5] = {im->import_id, im->skip_invalid ? "true" : "false",
+                             im->dry_run ? "true" : "false", emails, hashes};
+    return md_db_txn_add(txn, SQL_DIRECTORY_APPLY, 5, params);
+}
+
+static const import_kind_t directory_kind = {
+    .field_import_id = "user_import.import_id",
+    .field_rows = "user_import.rows",
+    .result = MENTOR__V1__RESPONSE__RESULT_USER_IMPORT,
+    .sql_count = SQL_DIRECTORY_STAGED,
+    .sql_new_emails = SQL_DIRECTORY_NEW,
+    .add_checks = directory_checks,
+    .stage_row = directory_stage,
+    .add_apply = directory_apply,
+};
+
+void md_h_user_import(md_req_t *req)
+{
+    Mentor__V1__UserImport *im = req->msg->user_import;
+    import_start(req, &directory_kind, im->import_id, im->n_rows, im->finish);
 }

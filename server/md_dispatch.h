@@ -56,5 +56,6 @@ void md_h_participant_show(md_req_t *req);
 void md_h_participant_withdraw(md_req_t *req);
 void md_h_profile_update(md_req_t *req);
 void md_h_participant_import(md_req_t *req);
+void md_h_user_import(md_req_t *req);
 
 #endif

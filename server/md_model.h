@@ -10,8 +10,9 @@
 /* Columns of a user row, in the order md_model_user reads them. */
 #define MD_USER_COLS                                                                               \
     "u.id, u.email, u.display_name, u.role, u.active, u.is_operator, "                             \
-    "extract(epoch FROM u.created_at)::bigint, (u.password_hash IS NULL)"
-#define MD_USER_NCOLS 8
+    "extract(epoch FROM u.created_at)::bigint, (u.password_hash IS NULL), "                        \
+    "coalesce(u.employee_id, ''), u.department, u.title, coalesce(u.manager_id, 0), u.employment"
+#define MD_USER_NCOLS 13
 
 /* Columns of an organization row, in the order md_model_org reads them. */
 #define MD_ORG_COLS                                                                                \

@@ -24,6 +24,11 @@ Mentor__V1__User *md_model_user(md_req_t *req, const PGresult *r, int row, int c
     u->operator_ = md_res_bool(r, row, col + 5);
     u->created_at = md_res_i64(r, row, col + 6);
     u->invite_pending = md_res_bool(r, row, col + 7);
+    u->employee_id = md_res_str(req, r, row, col + 8);
+    u->department = md_res_str(req, r, row, col + 9);
+    u->title = md_res_str(req, r, row, col + 10);
+    u->manager_id = md_res_u64(r, row, col + 11);
+    u->employment = (Mentor__V1__EmploymentStatus)md_res_i64(r, row, col + 12);
     return u;
 }
 

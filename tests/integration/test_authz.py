@@ -46,6 +46,7 @@ PERMISSIONS = {
     "participant_withdraw": ("MEMBER", False),
     "profile_update": ("MEMBER", False),
     "participant_import": ("COORDINATOR", False),
+    "user_import": ("ADMIN", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}
