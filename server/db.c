@@ -395,9 +395,10 @@ static void pg_start_connect(pgconn_t *c)
     if (c->db->closing)
         return;
     /* The server-side statement timeout matches ours, so a statement we gave
-     * up on (and whose connection we dropped) does not run on unseen. */
+     * up on (and whose connection we dropped) does not run on unseen. JIT
+     * compilation costs more than it saves for statements this short. */
     char options[64];
-    snprintf(options, sizeof(options), "-c statement_timeout=%llu",
+    snprintf(options, sizeof(options), "-c statement_timeout=%llu -c jit=off",
              (unsigned long long)c->db->timeout_ms);
     const char *const keys[] = {"dbname", "options", NULL};
     const char *const vals[] = {c->db->conninfo, options, NULL};

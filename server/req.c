@@ -174,6 +174,11 @@ void md_req_fail_db(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
         md_req_fail(req, MD_EINVAL, field, "invalid value");
     } else if (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P03") == 0) {
         md_req_fail(req, MD_EDBDOWN, NULL, NULL);
+    } else if (strcmp(st, "57014") == 0) { /* the statement timeout */
+        md_req_fail(req, MD_EDBTIMEOUT, NULL, NULL);
+    } else if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0) {
+        md_req_fail(req, MD_EDBDOWN, NULL,
+                    "a conflicting change was made at the same time; try again");
     } else {
         char q[300];
         md_log_error("db_error", "kind=%s sqlstate=%s message=%s",

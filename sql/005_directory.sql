@@ -58,7 +58,9 @@ GRANT EXECUTE ON FUNCTION md_directory_analyze() TO mentord_app;
 -- (kind 'deactivated', n = user id) so that mentord can drop their live
 -- sessions. New users get the invitation code hashes in p_new_emails /
 -- p_code_hashes. Lookups are LATERAL ... LIMIT 1 index probes for the
--- reason given at md_import_apply.
+-- reason given at md_import_apply, on plain column comparisons: under
+-- row-level security an expression such as coalesce() in a condition on
+-- users is not trusted as leakproof, so no index could serve it.
 CREATE FUNCTION md_directory_apply(p_import text, p_skip boolean, p_dry boolean,
                                    p_new_emails text[], p_code_hashes bytea[])
 RETURNS TABLE (kind text, row_no int, col text, message text, n bigint)
@@ -78,12 +80,13 @@ BEGIN
     -- Each staged row with the users it refers to, as things stand now.
     CREATE TEMP TABLE IF NOT EXISTS md_dir_refs (
         row_no int PRIMARY KEY, by_employee bigint, by_email bigint, email_employee text,
-        manager_known boolean
+        manager_known boolean, user_id bigint
     ) ON COMMIT DROP;
     DELETE FROM md_dir_refs;
     INSERT INTO md_dir_refs
     SELECT d.row_no, e.id, m.id, m.employee_id,
-           d.manager_employee_id = '' OR f.row_no IS NOT NULL OR g.id IS NOT NULL
+           d.manager_employee_id = '' OR f.row_no IS NOT NULL OR g.id IS NOT NULL,
+           coalesce(e.id, m.id)
       FROM directory_rows d
       LEFT JOIN LATERAL (SELECT x.id FROM users x
                           WHERE x.org_id = v_org AND x.employee_id = d.employee_id LIMIT 1) e ON true
@@ -181,10 +184,10 @@ BEGIN
 
     -- New users (never for terminated rows), with their invitations.
     CREATE TEMP TABLE IF NOT EXISTS md_dir_new (row_no int PRIMARY KEY, email text UNIQUE,
-                                                code_hash bytea) ON COMMIT DROP;
+                                                code_hash bytea, user_id bigint) ON COMMIT DROP;
     DELETE FROM md_dir_new;
     INSERT INTO md_dir_new
-    SELECT d.row_no, d.email, h.code_hash
+    SELECT d.row_no, d.email, h.code_hash, NULL
       FROM directory_rows d
       JOIN md_dir_refs r ON r.row_no = d.row_no
       JOIN unnest(p_new_emails, p_code_hashes) AS h(email, code_hash) ON h.email = d.email
@@ -198,10 +201,13 @@ BEGIN
           FROM md_dir_new w
           JOIN directory_rows d ON d.org_id = v_org AND d.import_id = p_import AND d.row_no = w.row_no
         RETURNING id, email
+    ), invited AS (
+        INSERT INTO invites (org_id, user_id, code_hash, created_by, expires_at)
+        SELECT v_org, c.id, w.code_hash, v_me, now() + interval '7 days'
+          FROM created c JOIN md_dir_new w ON w.email = c.email
     )
-    INSERT INTO invites (org_id, user_id, code_hash, created_by, expires_at)
-    SELECT v_org, c.id, w.code_hash, v_me, now() + interval '7 days'
-      FROM created c JOIN md_dir_new w ON w.email = c.email;
+    UPDATE md_dir_new w SET user_id = c.id FROM created c WHERE c.email = w.email;
+    UPDATE md_dir_refs r SET user_id = w.user_id FROM md_dir_new w WHERE w.row_no = r.row_no;
     SELECT count(*) INTO v_created FROM md_dir_new;
     RETURN QUERY SELECT 'created'::text, 0, w.email, ''::text, 0::bigint FROM md_dir_new w;
 
@@ -225,10 +231,7 @@ BEGIN
       LEFT JOIN md_dir_new w ON w.row_no = d.row_no
       CROSS JOIN LATERAL (SELECT x.id, x.display_name, x.active, x.employment FROM users x
                            WHERE x.org_id = v_org
-                             AND x.id = coalesce(r.by_employee, r.by_email,
-                                                 (SELECT y.id FROM users y
-                                                   WHERE y.org_id = v_org AND y.email = d.email))
-                           LIMIT 1) u
+                             AND x.id = r.user_id LIMIT 1) u
       LEFT JOIN LATERAL (SELECT x.id FROM users x
                           WHERE x.org_id = v_org AND x.employee_id = d.manager_employee_id
                           LIMIT 1) mg ON true
