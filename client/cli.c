@@ -177,6 +177,14 @@ static const md_opt_t opts_import_participants[] = {
     OPT_HELP,
 };
 static const char *const pos_import[] = {"FILE"};
+static const md_opt_t opts_import_users[] = {
+    {"skip-invalid", 0, MD_OPT_FLAG, 0, NULL, "import the valid rows even if others have problems"},
+    {"dry-run", 0, MD_OPT_FLAG, 0, NULL, "check the file only; change nothing"},
+    {"invites", 0, MD_OPT_VALUE, 0, "FILE",
+     "write the invitation codes of new users to FILE (CSV, mode 0600)"},
+    OPT_JSON,
+    OPT_HELP,
+};
 static const md_opt_t opts_export_participants[] = {
     {"program", 0, MD_OPT_VALUE, 1, "PID", "the program"},
     {"csv", 0, MD_OPT_FLAG, 0, NULL, "write CSV, the format import reads (the default)"},
@@ -363,6 +371,21 @@ static const command_t commands[] = {
      "written to --invites FILE or else printed. Admins and the program's\n"
      "coordinators may. Exit status 1 when the file was refused.",
      SPEC(opts_import_participants, 1, 1, pos_import)},
+    {"import", "users", md_cmd_import_users,
+     "import users FILE.csv [--skip-invalid] [--dry-run] [--invites FILE]",
+     "Bring users in line with an HR directory file (admin)",
+     "Create, update and deactivate the users of your organization from a CSV\n"
+     "export of the HR directory (\"-\" for standard input); columns employee_id,\n"
+     "email and status (active, leave or terminated) are required, name,\n"
+     "department, title and manager_employee_id optional (see the README).\n"
+     "Rows are matched to users by employee id, then by e-mail, so importing\n"
+     "the same file again changes nothing. New people become members with an\n"
+     "invitation code, written to --invites FILE or else printed; terminated\n"
+     "ones are deactivated and their sessions end; users not in the file are\n"
+     "left alone. By default nothing is written if any row has a problem;\n"
+     "every problem is printed as 'row N, column C: message'. Only admins may.\n"
+     "Exit status 1 when the file was refused.",
+     SPEC(opts_import_users, 1, 1, pos_import)},
     {"export", "participants", md_cmd_export_participants,
      "export participants --program PID [--csv|--json] [--output FILE]",
      "Write a program's participants as CSV or JSON",

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "md_directory.h"
+
 static void conn_error(const char *msg)
 {
     fprintf(stderr, "mentorctl: ");
@@ -284,6 +286,13 @@ const char *md_user_status(const Mentor__V1__User *u)
     return "active";
 }
 
+int md_user_synced(const Mentor__V1__User *u)
+{
+    return u->employee_id[0] != '\0' ||
+           u->employment == MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_LEAVE ||
+           u->employment == MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_TERMINATED;
+}
+
 void md_json_user(md_json_t *j, const char *key, const Mentor__V1__User *u)
 {
     if (u == NULL) {
@@ -299,6 +308,14 @@ void md_json_user(md_json_t *j, const char *key, const Mentor__V1__User *u)
     md_json_bool(j, "operator", u->operator_);
     md_json_time(j, "created_at", u->created_at);
     md_json_bool(j, "invite_pending", u->invite_pending);
+    md_json_string(j, "employee_id", u->employee_id);
+    md_json_string(j, "department", u->department);
+    md_json_string(j, "title", u->title);
+    md_json_uint(j, "manager_id", u->manager_id);
+    if (u->employment != MENTOR__V1__EMPLOYMENT_STATUS__EMPLOYMENT_STATUS_UNSPECIFIED)
+        md_json_string(j, "employment", md_employment_name(u->employment));
+    else
+        md_json_null(j, "employment");
     md_json_end_object(j);
 }
 
@@ -331,6 +348,19 @@ void md_kv_user(md_table_t *t, const Mentor__V1__User *u)
     md_table_add(t, "status", md_user_status(u));
     md_table_add(t, "operator", u->operator_ ? "yes" : "no");
     md_table_add(t, "created", md_time_text(u->created_at, created));
+    /* What the HR directory says, for users it has been synced with. */
+    if (u->employee_id[0] != '\0')
+        md_table_add(t, "employee id", u->employee_id);
+    if (u->department[0] != '\0')
+        md_table_add(t, "department", u->department);
+    if (u->title[0] != '\0')
+        md_table_add(t, "title", u->title);
+    if (u->manager_id != 0) {
+        snprintf(id, sizeof(id), "%llu", (unsigned long long)u->manager_id);
+        md_table_add(t, "manager", id);
+    }
+    if (md_user_synced(u))
+        md_table_add(t, "employment", md_employment_name(u->employment));
 }
 
 void md_kv_org(md_table_t *t, const Mentor__V1__Org *o)

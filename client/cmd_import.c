@@ -1,14 +1,19 @@
-/* cmd_import.c: the "import" and "export" command groups: a program's
- * participants to and from a CSV file (format in md_roster.h and the
- * README). Import streams the file: records are read, converted and sent
- * in batches of BATCH_ROWS under one random import id, so memory stays
- * bounded however long the file is; a final request asks the server to
- * check the file as a whole and apply it. A record the client itself
+/* cmd_import.c: the "import" and "export" command groups. Two files are
+ * imported: the participants of a program (md_roster.h) and the HR
+ * directory of the organization (md_directory.h). Both go the same way,
+ * and one engine here drives them; what differs (the columns, the request
+ * carrying the rows, the counts in the summary) is described by an
+ * import_kind_t. The file is streamed: records are read, converted and
+ * sent in batches of BATCH_ROWS under one random import id, so memory
+ * stays bounded however long the file is; a final request asks the server
+ * to check the file as a whole and apply it. A record the client itself
  * cannot read is never sent; unless --skip-invalid was given, its
  * presence turns the final request into a dry run, so that the server
- * still reports everything it finds but nothing is written. */
+ * still reports everything it finds but nothing is written. Export writes
+ * a program's participants back as the file import reads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +24,61 @@
 
 #include "md_cmd.h"
 #include "md_csv.h"
+#include "md_directory.h"
 #include "md_roster.h"
 
 #define BATCH_ROWS    500
 #define PROGRESS_FROM 1000
 
+typedef struct import import_t;
+
+/* A number of the server's reply shown in the summary: its JSON key, its
+ * label in the table and where it is in an ImportReply. */
 typedef struct {
+    const char *key;
+    const char *label;
+    size_t offset; /* of a uint32_t field */
+} import_count_t;
+
+/* What tells one kind of import from another. */
+typedef struct {
+    /* Read the header record into im->header. MD_OK, or MD_EINVAL with
+     * the problems in im->issues. */
+    int (*header)(import_t *im, char *const *cells, size_t n);
+    /* The column of the 1-based cell col of a record, or NULL. */
+    const char *(*column)(const import_t *im, uint32_t col);
+    /* Convert the record just read and append it to the batch. MD_OK,
+     * MD_EINVAL (problems in im->issues, nothing appended) or MD_ENOMEM. */
+    int (*add)(import_t *im, const md_csv_reader_t *rd);
+    /* Free the rows of the batch. */
+    void (*clear)(import_t *im);
+    /* Send the batch, with the finishing flags when finish is set; as
+     * md_ctx_call, *msg is the reply on success. */
+    int (*call)(import_t *im, int finish, int skip_invalid, int dry_run,
+                Mentor__V1__ServerMessage **msg);
+    /* The ImportReply inside a reply of call. */
+    const Mentor__V1__ImportReply *(*reply)(const Mentor__V1__ServerMessage *msg);
+    /* The reply's counts the summary shows, in order, after the number
+     * of rows and before "skipped" (which adds the rows the client
+     * refused itself). */
+    const import_count_t *counts;
+    size_t ncounts;
+} import_kind_t;
+
+struct import {
+    const import_kind_t *kind;
     md_ctx_t *c;
-    uint64_t program;
+    uint64_t program; /* import participants: the program */
     char import_id[33];
     md_issues_t issues;
-    Mentor__V1__ImportRow *batch[BATCH_ROWS];
+    union {
+        md_roster_header_t participants;
+        md_directory_header_t users;
+    } header;
+    union {
+        Mentor__V1__ImportRow *participants[BATCH_ROWS];
+        Mentor__V1__DirectoryRow *users[BATCH_ROWS];
+    } batch;
     size_t nbatch;
     uint64_t rows_read; /* records after the header */
     uint64_t rows_bad;  /* records refused by the client */
@@ -37,7 +86,7 @@ typedef struct {
     off_t file_size; /* 0 when unknown (not a regular file) */
     int tty;
     int progress_shown;
-} import_t;
+};
 
 /* Random, so that two imports running at once cannot mix their batches. */
 static int new_import_id(char out[33])
@@ -56,8 +105,7 @@ static int new_import_id(char out[33])
 
 static void batch_clear(import_t *im)
 {
-    for (size_t i = 0; i < im->nbatch; i++)
-        mentor__v1__import_row__free_unpacked(im->batch[i], NULL);
+    im->kind->clear(im);
     im->nbatch = 0;
 }
 
@@ -96,23 +144,12 @@ static int send_batch(import_t *im, int finish, int skip_invalid, int dry_run,
                       Mentor__V1__ServerMessage **msg)
 {
     Mentor__V1__ServerMessage *m = NULL;
-    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
-    Mentor__V1__ParticipantImport pi = MENTOR__V1__PARTICIPANT_IMPORT__INIT;
-    pi.program_id = im->program;
-    pi.import_id = im->import_id;
-    pi.rows = im->batch;
-    pi.n_rows = im->nbatch;
-    pi.finish = finish;
-    pi.skip_invalid = skip_invalid;
-    pi.dry_run = dry_run;
-    req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_IMPORT;
-    req.participant_import = &pi;
-    int rc = md_ctx_call(im->c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT_IMPORT, &m);
+    int rc = im->kind->call(im, finish, skip_invalid, dry_run, &m);
     im->rows_sent += im->nbatch;
     batch_clear(im);
     if (rc != MD_EXIT_OK)
         return rc;
-    add_reply_issues(im, m->response->participant_import);
+    add_reply_issues(im, im->kind->reply(m));
     if (msg != NULL)
         *msg = m;
     else
@@ -120,10 +157,12 @@ static int send_batch(import_t *im, int finish, int skip_invalid, int dry_run,
     return MD_EXIT_OK;
 }
 
-/* Print the issues as "row N, column C: message", sorted by row. */
+/* Print the issues as "row N, column C: message", sorted by row, each
+ * once. */
 static void print_issues(md_issues_t *l)
 {
     md_issues_sort(l);
+    md_issues_unique(l);
     for (size_t i = 0; i < l->n; i++) {
         const md_issue_t *it = &l->items[i];
         if (it->column[0] != '\0')
@@ -133,14 +172,15 @@ static void print_issues(md_issues_t *l)
     }
 }
 
-/* A CSV problem names the column by its header name when it can. */
-static void csv_issue(import_t *im, const md_csv_reader_t *r, const md_roster_header_t *h)
+/* A CSV problem names the column by its header name when it can (that
+ * is, when the header has been read: with_header). */
+static void csv_issue(import_t *im, const md_csv_reader_t *r, int with_header)
 {
     char column[24] = "";
     const char *name = column;
     uint32_t col = r->err_column;
-    if (col > 0 && h != NULL && col <= h->n)
-        name = md_roster_col_name(h->col[col - 1]);
+    if (col > 0 && with_header)
+        name = im->kind->column(im, col);
     else if (col > 0)
         snprintf(column, sizeof(column), "%u", col);
     md_issues_add(&im->issues, r->err_row, name != NULL ? name : "", "%s", r->err);
@@ -186,9 +226,30 @@ static int write_invites(const char *path, const Mentor__V1__ImportReply *r)
     return MD_EXIT_OK;
 }
 
+static void json_issues(md_json_t *j, const md_issues_t *l)
+{
+    md_json_begin_array(j, "issues");
+    for (size_t i = 0; i < l->n; i++) {
+        md_json_begin_object(j, NULL);
+        md_json_uint(j, "row", l->items[i].row);
+        md_json_string(j, "column", l->items[i].column);
+        md_json_string(j, "message", l->items[i].message);
+        md_json_end_object(j);
+    }
+    md_json_end_array(j);
+}
+
+static uint32_t reply_count(const Mentor__V1__ImportReply *r, const import_count_t *count)
+{
+    uint32_t v;
+    memcpy(&v, (const char *)r + count->offset, sizeof(v));
+    return v;
+}
+
 static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_run,
                         uint64_t skipped)
 {
+    const import_kind_t *k = im->kind;
     int rc;
     if (im->c->json) {
         md_json_t j;
@@ -197,20 +258,10 @@ static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_
         md_json_bool(&j, "applied", r->applied);
         md_json_bool(&j, "dry_run", dry_run);
         md_json_uint(&j, "rows", im->rows_read);
-        md_json_uint(&j, "users_created", r->users_created);
-        md_json_uint(&j, "enrolled", r->enrolled);
-        md_json_uint(&j, "updated", r->updated);
-        md_json_uint(&j, "unchanged", r->unchanged);
+        for (size_t i = 0; i < k->ncounts; i++)
+            md_json_uint(&j, k->counts[i].key, reply_count(r, &k->counts[i]));
         md_json_uint(&j, "skipped", skipped);
-        md_json_begin_array(&j, "issues");
-        for (size_t i = 0; i < im->issues.n; i++) {
-            md_json_begin_object(&j, NULL);
-            md_json_uint(&j, "row", im->issues.items[i].row);
-            md_json_string(&j, "column", im->issues.items[i].column);
-            md_json_string(&j, "message", im->issues.items[i].message);
-            md_json_end_object(&j);
-        }
-        md_json_end_array(&j);
+        json_issues(&j, &im->issues);
         md_json_begin_array(&j, "invites");
         for (size_t i = 0; i < r->n_invites; i++) {
             md_json_begin_object(&j, NULL);
@@ -225,21 +276,17 @@ static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_
         md_json_free(&j);
         return rc;
     }
-    char num[6][24];
+    char num[24];
     md_table_t t;
     md_table_init(&t, NULL, 2);
-    snprintf(num[0], sizeof(num[0]), "%llu", (unsigned long long)im->rows_read);
-    snprintf(num[1], sizeof(num[1]), "%u", r->users_created);
-    snprintf(num[2], sizeof(num[2]), "%u", r->enrolled);
-    snprintf(num[3], sizeof(num[3]), "%u", r->updated);
-    snprintf(num[4], sizeof(num[4]), "%u", r->unchanged);
-    snprintf(num[5], sizeof(num[5]), "%llu", (unsigned long long)skipped);
-    md_table_add(&t, "rows", num[0]);
-    md_table_add(&t, "users created", num[1]);
-    md_table_add(&t, "enrolled", num[2]);
-    md_table_add(&t, "updated", num[3]);
-    md_table_add(&t, "unchanged", num[4]);
-    md_table_add(&t, "skipped", num[5]);
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)im->rows_read);
+    md_table_add(&t, "rows", num);
+    for (size_t i = 0; i < k->ncounts; i++) {
+        snprintf(num, sizeof(num), "%u", reply_count(r, &k->counts[i]));
+        md_table_add(&t, k->counts[i].label, num);
+    }
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)skipped);
+    md_table_add(&t, "skipped", num);
     md_table_add(&t, "applied", r->applied ? "yes" : dry_run ? "no (dry run)" : "no");
     rc = md_ctx_print_kv(im->c, &t);
     md_table_free(&t);
@@ -262,25 +309,144 @@ static void print_invite_table(const Mentor__V1__ImportReply *r)
     md_table_free(&t);
 }
 
-int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a)
+/* The file was refused before anything could be sent: report why. */
+static void print_refused(import_t *im)
 {
-    import_t im;
-    md_csv_reader_t *rd = NULL;
-    md_roster_header_t *h = NULL;
+    print_issues(&im->issues);
+    if (im->c->json) {
+        md_json_t j;
+        md_json_init(&j);
+        md_json_begin_object(&j, NULL);
+        md_json_bool(&j, "applied", 0);
+        json_issues(&j, &im->issues);
+        md_json_end_object(&j);
+        (void)md_ctx_print_json(im->c, &j);
+        md_json_free(&j);
+    }
+    fprintf(stderr, "mentorctl: nothing was imported\n");
+}
+
+/* Read the header record of rd. Returns MD_EXIT_OK, or MD_EXIT_REFUSED
+ * with *refused set when the file's problems are in im->issues (and
+ * unset when reading failed, which was reported). */
+static int read_header(import_t *im, md_csv_reader_t *rd, const char *path, int *refused)
+{
+    int rrc = md_csv_read(rd);
+    *refused = 1;
+    if (rrc == MD_ENOTFOUND) {
+        md_issues_add(&im->issues, 1, "", "the file is empty (expected a header row)");
+    } else if (rrc == MD_EINVAL) {
+        csv_issue(im, rd, 0);
+    } else if (rrc != MD_OK) {
+        fprintf(stderr, "mentorctl: cannot read %s: %s\n", path, strerror(errno));
+        *refused = 0;
+    } else if (im->kind->header(im, rd->fields, rd->nfields) == MD_OK) {
+        *refused = 0;
+        return MD_EXIT_OK;
+    }
+    return MD_EXIT_REFUSED;
+}
+
+/* Read, convert and send every record after the header. Returns an
+ * md_exit_t, with *refused set when the file itself cannot be read to its
+ * end (its problem is in im->issues). */
+static int send_rows(import_t *im, md_csv_reader_t *rd, const char *path, int *refused)
+{
+    int rc = MD_EXIT_OK;
+    *refused = 0;
+    for (;;) {
+        int rrc = md_csv_read(rd);
+        if (rrc == MD_ENOTFOUND)
+            break;
+        if (rrc == MD_EINVAL) {
+            /* The reader cannot go on after a broken record: stop, and let
+             * the server forget the batches sent so far. */
+            csv_issue(im, rd, 1);
+            *refused = 1;
+            return MD_EXIT_REFUSED;
+        }
+        if (rrc != MD_OK) {
+            fprintf(stderr, "mentorctl: cannot read %s: %s\n", path, strerror(errno));
+            return MD_EXIT_REFUSED;
+        }
+        im->rows_read++;
+        int crc = im->kind->add(im, rd);
+        if (crc == MD_ENOMEM || im->issues.err != MD_OK) {
+            fprintf(stderr, "mentorctl: out of memory\n");
+            return MD_EXIT_REFUSED;
+        }
+        if (crc != MD_OK) {
+            im->rows_bad++;
+            continue;
+        }
+        if (im->nbatch == BATCH_ROWS) {
+            rc = send_batch(im, 0, 0, 0, NULL);
+            if (rc != MD_EXIT_OK)
+                return rc;
+            progress(im, rd->consumed);
+        }
+    }
+    if (im->nbatch > 0) {
+        rc = send_batch(im, 0, 0, 0, NULL);
+        if (rc != MD_EXIT_OK)
+            return rc;
+        progress(im, rd->consumed);
+    }
+    if (im->progress_shown && im->tty)
+        fputc('\n', stderr);
+    return MD_EXIT_OK;
+}
+
+/* Ask the server to check the whole file and apply it, then report: the
+ * problems, the summary, the invitation codes. */
+static int finish_import(import_t *im, const md_args_t *a)
+{
     Mentor__V1__ServerMessage *msg = NULL;
-    const char *path = a->pos[0];
     const char *invites = md_args_get(a, "invites");
     int skip_invalid = md_args_has(a, "skip-invalid");
     int dry_run = md_args_has(a, "dry-run");
-    FILE *f = NULL;
-    int rc;
-    memset(&im, 0, sizeof(im));
-    im.c = c;
-    md_issues_init(&im.issues);
-    rc = md_ctx_parse_id(c, md_args_get(a, "program"), "program", &im.program);
+    int check_only = dry_run || (im->rows_bad > 0 && !skip_invalid);
+    int rc = send_batch(im, 1, skip_invalid, check_only, &msg);
     if (rc != MD_EXIT_OK)
-        goto cleanup;
-    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+        return rc;
+    const Mentor__V1__ImportReply *r = im->kind->reply(msg);
+    uint64_t skipped = r->skipped + (skip_invalid ? im->rows_bad : 0);
+    print_issues(&im->issues);
+    if (im->issues.n > 0 && !r->applied && !skip_invalid && !dry_run) {
+        /* Rows with problems, whoever found them: the list is sorted. */
+        size_t bad = 0;
+        for (size_t i = 0; i < im->issues.n; i++)
+            bad += i == 0 || im->issues.items[i].row != im->issues.items[i - 1].row;
+        fprintf(stderr,
+                "mentorctl: nothing was imported: %zu row%s with problems (fix them, or "
+                "use --skip-invalid to import the others)\n",
+                bad, bad == 1 ? "" : "s");
+    }
+    rc = print_result(im, r, dry_run, skipped);
+    if (r->n_invites > 0) {
+        int wrc = MD_EXIT_OK;
+        if (invites != NULL)
+            wrc = write_invites(invites, r);
+        else if (!im->c->json)
+            print_invite_table(r);
+        if (wrc != MD_EXIT_OK)
+            rc = wrc;
+    }
+    if (rc == MD_EXIT_OK && im->issues.n > 0 && !r->applied)
+        rc = MD_EXIT_REFUSED;
+    mentor__v1__server_message__free_unpacked(msg, NULL);
+    return rc;
+}
+
+/* The whole import of the file a names (its one positional argument; "-"
+ * for standard input). im has its kind and, for participants, program. */
+static int run_import(import_t *im, const md_args_t *a)
+{
+    md_csv_reader_t *rd = NULL;
+    const char *path = a->pos[0];
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    int refused = 0;
+    int rc;
     if (f == NULL) {
         fprintf(stderr, "mentorctl: cannot open %s: %s\n", path, strerror(errno));
         rc = MD_EXIT_USAGE;
@@ -288,11 +454,10 @@ int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a)
     }
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-        im.file_size = st.st_size;
-    im.tty = isatty(STDERR_FILENO);
+        im->file_size = st.st_size;
+    im->tty = isatty(STDERR_FILENO);
     rd = malloc(sizeof(*rd));
-    h = malloc(sizeof(*h));
-    if (rd == NULL || h == NULL || new_import_id(im.import_id) != MD_OK) {
+    if (rd == NULL || new_import_id(im->import_id) != MD_OK) {
         fprintf(stderr, "mentorctl: out of memory\n");
         rc = MD_EXIT_REFUSED;
         goto cleanup;
@@ -301,132 +466,192 @@ int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a)
 
     /* The header is checked before connecting: a wrong file needs no
      * server to be refused. */
-    int rrc = md_csv_read(rd);
-    if (rrc == MD_ENOTFOUND) {
-        md_issues_add(&im.issues, 1, "", "the file is empty (expected a header row)");
-    } else if (rrc == MD_EINVAL) {
-        csv_issue(&im, rd, NULL);
-    } else if (rrc != MD_OK) {
-        fprintf(stderr, "mentorctl: cannot read %s: %s\n", path, strerror(errno));
-        rc = MD_EXIT_REFUSED;
-        goto cleanup;
-    } else if (md_roster_header(h, rd->fields, rd->nfields, &im.issues) != MD_OK) {
-        rrc = MD_EINVAL;
-    }
-    if (rrc != MD_OK) {
-        rc = MD_EXIT_REFUSED;
-        goto report;
-    }
-    rc = md_ctx_connect(c, 1);
-    if (rc != MD_EXIT_OK)
-        goto cleanup;
-
-    for (;;) {
-        rrc = md_csv_read(rd);
-        if (rrc == MD_ENOTFOUND)
-            break;
-        if (rrc == MD_EINVAL) {
-            /* The reader cannot go on after a broken record: stop, and let
-             * the server forget the batches sent so far. */
-            csv_issue(&im, rd, h);
-            rc = MD_EXIT_REFUSED;
-            goto report;
-        }
-        if (rrc != MD_OK) {
-            fprintf(stderr, "mentorctl: cannot read %s: %s\n", path, strerror(errno));
-            rc = MD_EXIT_REFUSED;
-            goto cleanup;
-        }
-        im.rows_read++;
-        Mentor__V1__ImportRow *row = NULL;
-        int crc = md_roster_row(h, rd->row, rd->fields, rd->nfields, &im.issues, &row);
-        if (crc == MD_ENOMEM || im.issues.err != MD_OK) {
-            fprintf(stderr, "mentorctl: out of memory\n");
-            rc = MD_EXIT_REFUSED;
-            goto cleanup;
-        }
-        if (crc != MD_OK) {
-            im.rows_bad++;
-            continue;
-        }
-        im.batch[im.nbatch++] = row;
-        if (im.nbatch == BATCH_ROWS) {
-            rc = send_batch(&im, 0, 0, 0, NULL);
-            if (rc != MD_EXIT_OK)
-                goto cleanup;
-            progress(&im, rd->consumed);
-        }
-    }
-    if (im.nbatch > 0) {
-        rc = send_batch(&im, 0, 0, 0, NULL);
-        if (rc != MD_EXIT_OK)
-            goto cleanup;
-        progress(&im, rd->consumed);
-    }
-    if (im.progress_shown && im.tty)
-        fputc('\n', stderr);
-
-    int check_only = dry_run || (im.rows_bad > 0 && !skip_invalid);
-    rc = send_batch(&im, 1, skip_invalid, check_only, &msg);
-    if (rc != MD_EXIT_OK)
-        goto cleanup;
-    const Mentor__V1__ImportReply *r = msg->response->participant_import;
-    uint64_t skipped = r->skipped + (skip_invalid ? im.rows_bad : 0);
-    md_issues_sort(&im.issues);
-    print_issues(&im.issues);
-    if (im.rows_bad > 0 && !skip_invalid && !dry_run)
-        fprintf(stderr,
-                "mentorctl: nothing was imported: %llu row%s with problems (fix them, or "
-                "use --skip-invalid to import the others)\n",
-                (unsigned long long)im.rows_bad, im.rows_bad == 1 ? "" : "s");
-    rc = print_result(&im, r, dry_run, skipped);
-    if (r->n_invites > 0) {
-        int wrc = MD_EXIT_OK;
-        if (invites != NULL)
-            wrc = write_invites(invites, r);
-        else if (!c->json)
-            print_invite_table(r);
-        if (wrc != MD_EXIT_OK)
-            rc = wrc;
-    }
-    if (rc == MD_EXIT_OK && im.issues.n > 0 && !r->applied)
-        rc = MD_EXIT_REFUSED;
-    goto cleanup;
-
-report:
-    print_issues(&im.issues);
-    if (c->json) {
-        md_json_t j;
-        md_json_init(&j);
-        md_json_begin_object(&j, NULL);
-        md_json_bool(&j, "applied", 0);
-        md_json_begin_array(&j, "issues");
-        for (size_t i = 0; i < im.issues.n; i++) {
-            md_json_begin_object(&j, NULL);
-            md_json_uint(&j, "row", im.issues.items[i].row);
-            md_json_string(&j, "column", im.issues.items[i].column);
-            md_json_string(&j, "message", im.issues.items[i].message);
-            md_json_end_object(&j);
-        }
-        md_json_end_array(&j);
-        md_json_end_object(&j);
-        (void)md_ctx_print_json(c, &j);
-        md_json_free(&j);
-    }
-    fprintf(stderr, "mentorctl: nothing was imported\n");
+    rc = read_header(im, rd, path, &refused);
+    if (rc == MD_EXIT_OK)
+        rc = md_ctx_connect(im->c, 1);
+    if (rc == MD_EXIT_OK)
+        rc = send_rows(im, rd, path, &refused);
+    if (rc == MD_EXIT_OK)
+        rc = finish_import(im, a);
+    else if (refused)
+        print_refused(im);
 
 cleanup:
-    if (msg != NULL)
-        mentor__v1__server_message__free_unpacked(msg, NULL);
-    batch_clear(&im);
+    batch_clear(im);
     if (rd != NULL)
         md_csv_reader_free(rd);
     free(rd);
-    free(h);
     if (f != NULL && f != stdin)
         fclose(f);
-    md_issues_free(&im.issues);
+    md_issues_free(&im->issues);
     return rc;
+}
+
+static void import_init(import_t *im, md_ctx_t *c, const import_kind_t *kind)
+{
+    memset(im, 0, sizeof(*im));
+    im->kind = kind;
+    im->c = c;
+    md_issues_init(&im->issues);
+}
+
+/* ------------------------------------------------------------------ */
+/* Participants of a program */
+
+static int participants_header(import_t *im, char *const *cells, size_t n)
+{
+    return md_roster_header(&im->header.participants, cells, n, &im->issues);
+}
+
+static const char *participants_column(const import_t *im, uint32_t col)
+{
+    const md_roster_header_t *h = &im->header.participants;
+    return col <= h->n ? md_roster_col_name(h->col[col - 1]) : NULL;
+}
+
+static int participants_add(import_t *im, const md_csv_reader_t *rd)
+{
+    Mentor__V1__ImportRow *row = NULL;
+    int rc = md_roster_row(&im->header.participants, rd->row, rd->fields, rd->nfields, &im->issues,
+                           &row);
+    if (rc == MD_OK)
+        im->batch.participants[im->nbatch++] = row;
+    return rc;
+}
+
+static void participants_clear(import_t *im)
+{
+    for (size_t i = 0; i < im->nbatch; i++)
+        mentor__v1__import_row__free_unpacked(im->batch.participants[i], NULL);
+}
+
+static int participants_call(import_t *im, int finish, int skip_invalid, int dry_run,
+                             Mentor__V1__ServerMessage **msg)
+{
+    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
+    Mentor__V1__ParticipantImport pi = MENTOR__V1__PARTICIPANT_IMPORT__INIT;
+    pi.program_id = im->program;
+    pi.import_id = im->import_id;
+    pi.rows = im->batch.participants;
+    pi.n_rows = im->nbatch;
+    pi.finish = finish;
+    pi.skip_invalid = skip_invalid;
+    pi.dry_run = dry_run;
+    req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_IMPORT;
+    req.participant_import = &pi;
+    return md_ctx_call(im->c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT_IMPORT, msg);
+}
+
+static const Mentor__V1__ImportReply *participants_reply(const Mentor__V1__ServerMessage *msg)
+{
+    return msg->response->participant_import;
+}
+
+#define OFFSET(field) offsetof(Mentor__V1__ImportReply, field)
+
+static const import_count_t participants_counts[] = {
+    {"users_created", "users created", OFFSET(users_created)},
+    {"enrolled", "enrolled", OFFSET(enrolled)},
+    {"updated", "updated", OFFSET(updated)},
+    {"unchanged", "unchanged", OFFSET(unchanged)},
+};
+
+static const import_kind_t participants_kind = {
+    .header = participants_header,
+    .column = participants_column,
+    .add = participants_add,
+    .clear = participants_clear,
+    .call = participants_call,
+    .reply = participants_reply,
+    .counts = participants_counts,
+    .ncounts = sizeof(participants_counts) / sizeof(participants_counts[0]),
+};
+
+int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a)
+{
+    import_t im;
+    import_init(&im, c, &participants_kind);
+    int rc = md_ctx_parse_id(c, md_args_get(a, "program"), "program", &im.program);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    return run_import(&im, a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Users from the HR directory */
+
+static int users_header(import_t *im, char *const *cells, size_t n)
+{
+    return md_directory_header(&im->header.users, cells, n, &im->issues);
+}
+
+static const char *users_column(const import_t *im, uint32_t col)
+{
+    const md_directory_header_t *h = &im->header.users;
+    return col <= h->n ? md_directory_col_name(h->col[col - 1]) : NULL;
+}
+
+static int users_add(import_t *im, const md_csv_reader_t *rd)
+{
+    Mentor__V1__DirectoryRow *row = NULL;
+    int rc =
+        md_directory_row(&im->header.users, rd->row, rd->fields, rd->nfields, &im->issues, &row);
+    if (rc == MD_OK)
+        im->batch.users[im->nbatch++] = row;
+    return rc;
+}
+
+static void users_clear(import_t *im)
+{
+    for (size_t i = 0; i < im->nbatch; i++)
+        mentor__v1__directory_row__free_unpacked(im->batch.users[i], NULL);
+}
+
+static int users_call(import_t *im, int finish, int skip_invalid, int dry_run,
+                      Mentor__V1__ServerMessage **msg)
+{
+    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
+    Mentor__V1__UserImport ui = MENTOR__V1__USER_IMPORT__INIT;
+    ui.import_id = im->import_id;
+    ui.rows = im->batch.users;
+    ui.n_rows = im->nbatch;
+    ui.finish = finish;
+    ui.skip_invalid = skip_invalid;
+    ui.dry_run = dry_run;
+    req.kind_case = MENTOR__V1__REQUEST__KIND_USER_IMPORT;
+    req.user_import = &ui;
+    return md_ctx_call(im->c, &req, MENTOR__V1__RESPONSE__RESULT_USER_IMPORT, msg);
+}
+
+static const Mentor__V1__ImportReply *users_reply(const Mentor__V1__ServerMessage *msg)
+{
+    return msg->response->user_import;
+}
+
+static const import_count_t users_counts[] = {
+    {"users_created", "users created", OFFSET(users_created)},
+    {"updated", "updated", OFFSET(updated)},
+    {"unchanged", "unchanged", OFFSET(unchanged)},
+    {"deactivated", "deactivated", OFFSET(deactivated)},
+    {"on_leave", "on leave", OFFSET(on_leave)},
+};
+
+static const import_kind_t users_kind = {
+    .header = users_header,
+    .column = users_column,
+    .add = users_add,
+    .clear = users_clear,
+    .call = users_call,
+    .reply = users_reply,
+    .counts = users_counts,
+    .ncounts = sizeof(users_counts) / sizeof(users_counts[0]),
+};
+
+int md_cmd_import_users(md_ctx_t *c, const md_args_t *a)
+{
+    import_t im;
+    import_init(&im, c, &users_kind);
+    return run_import(&im, a);
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "md_directory.h"
+
 static int parse_id(md_ctx_t *c, const char *s, uint64_t *id)
 {
     if (md_parse_id(s, id) != MD_OK)
@@ -103,7 +105,9 @@ int md_cmd_user_invite(md_ctx_t *c, const md_args_t *a)
 
 int md_cmd_user_list(md_ctx_t *c, const md_args_t *a)
 {
-    static const char *const headers[] = {"ID", "EMAIL", "NAME", "ROLE", "STATUS"};
+    static const char *const headers[] = {"ID",      "EMAIL",     "NAME",       "ROLE",
+                                          "STATUS",  "EMPLOYEE",  "DEPARTMENT", "TITLE",
+                                          "MANAGER", "EMPLOYMENT"};
     Mentor__V1__ServerMessage *msg = NULL;
     int rc = md_ctx_connect(c, 1);
     if (rc != MD_EXIT_OK)
@@ -129,14 +133,28 @@ int md_cmd_user_list(md_ctx_t *c, const md_args_t *a)
         rc = md_ctx_print_json(c, &j);
         md_json_free(&j);
     } else {
+        /* The directory's columns only when some user has been synced
+         * with it, so that an organization without one sees no empty
+         * columns. */
+        int synced = 0;
+        for (size_t i = 0; i < l->n_users && !synced; i++)
+            synced = md_user_synced(l->users[i]);
         md_table_t t;
-        md_table_init(&t, headers, sizeof(headers) / sizeof(headers[0]));
+        md_table_init(&t, headers, synced ? 10 : 5);
         for (size_t i = 0; i < l->n_users; i++) {
             const Mentor__V1__User *u = l->users[i];
             char id[24];
+            char manager[24] = "";
             snprintf(id, sizeof(id), "%llu", (unsigned long long)u->id);
-            md_table_add(&t, id, u->email, u->display_name, md_role_name(u->role),
-                         md_user_status(u));
+            if (u->manager_id != 0)
+                snprintf(manager, sizeof(manager), "%llu", (unsigned long long)u->manager_id);
+            if (synced)
+                md_table_add(&t, id, u->email, u->display_name, md_role_name(u->role),
+                             md_user_status(u), u->employee_id, u->department, u->title, manager,
+                             md_user_synced(u) ? md_employment_name(u->employment) : "");
+            else
+                md_table_add(&t, id, u->email, u->display_name, md_role_name(u->role),
+                             md_user_status(u));
         }
         rc = md_table_print(&t, stdout) == MD_OK ? MD_EXIT_OK : MD_EXIT_REFUSED;
         md_table_free(&t);

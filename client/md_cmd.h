@@ -78,6 +78,9 @@ void md_ctx_close(md_ctx_t *c);
 
 /* Renderers shared by the command groups. */
 const char *md_user_status(const Mentor__V1__User *u);
+/* Whether u carries data from the HR directory (an employee id, or an
+ * employment other than active), which output then shows. */
+int md_user_synced(const Mentor__V1__User *u);
 void md_json_user(md_json_t *j, const char *key, const Mentor__V1__User *u);
 void md_json_org(md_json_t *j, const char *key, const Mentor__V1__Org *o);
 /* Append the rows describing u (or o) to a key/value table. */
@@ -119,6 +122,7 @@ int md_cmd_participant_withdraw(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_show(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_edit(md_ctx_t *c, const md_args_t *a);
 int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a);
+int md_cmd_import_users(md_ctx_t *c, const md_args_t *a);
 int md_cmd_export_participants(md_ctx_t *c, const md_args_t *a);
 
 #endif

@@ -1,7 +1,7 @@
 /* md_roster.h: the participants file of "mentorctl import participants"
  * and "export participants": its columns, the conversion of a CSV record
- * into an ImportRow and of a Participant back into a record, and the list
- * of problems ("row N, column C: message") reported about a file. Checks
+ * into an ImportRow and of a Participant back into a record. Problems go
+ * to an md_issues_t ("row N, column C: message", md_issues.h). Checks
  * here are only about notation (a number where a number is needed, the
  * NAME:LEVEL shape of a skill, the availability spec); the server checks
  * everything else, and its issues are reported in the same form. Pure
@@ -14,6 +14,7 @@
 
 #include "md_csv.h"
 #include "md_err.h"
+#include "md_issues.h"
 #include "mentor.pb-c.h"
 
 /* The columns, in the order export writes them. */
@@ -38,28 +39,6 @@ typedef enum {
 
 /* The name of a column ("skills_offered" ...), or NULL. */
 const char *md_roster_col_name(int col);
-
-/* One problem with the file. */
-typedef struct {
-    uint32_t row;
-    char *column; /* "" when about the whole row */
-    char *message;
-} md_issue_t;
-
-/* The problems found so far; owns its strings. Errors are sticky. */
-typedef struct {
-    md_issue_t *items;
-    size_t n;
-    size_t cap;
-    int err;
-} md_issues_t;
-
-void md_issues_init(md_issues_t *l);
-void md_issues_free(md_issues_t *l);
-void md_issues_add(md_issues_t *l, uint32_t row, const char *column, const char *fmt, ...)
-    MD_PRINTF(4, 5);
-/* Order by row, keeping the order of discovery within a row. */
-void md_issues_sort(md_issues_t *l);
 
 /* Which column each cell of a record holds. */
 typedef struct {

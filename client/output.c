@@ -422,11 +422,17 @@ int md_table_print(const md_table_t *t, FILE *f)
     for (size_t r = 0; r < t->nrows + 1; r++) {
         if (r == 0 && t->headers == NULL)
             continue;
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
-            md_out_safe(f, s);
-            if (c + 1 < t->ncols)
-                pad(f, w[c] - text_width(s) + 2);
+        const char *const *row = r == 0 ? (const char *const *)t->headers
+                                        : (const char *const *)t->cells + (r - 1) * t->ncols;
+        /* Cells after the last non-empty one are left out, padding and
+         * all, so that no line ends in blanks. */
+        size_t n = t->ncols;
+        while (n > 0 && row[n - 1][0] == '\0')
+            n--;
+        for (size_t c = 0; c < n; c++) {
+            md_out_safe(f, row[c]);
+            if (c + 1 < n)
+                pad(f, w[c] - text_width(row[c]) + 2);
         }
         fputc('\n', f);
     }

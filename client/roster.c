@@ -6,7 +6,6 @@
  * shows everything to fix. */
 #include "md_roster.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,108 +29,14 @@ const char *md_roster_col_name(int col)
 }
 
 /* ------------------------------------------------------------------ */
-/* Issues */
-
-void md_issues_init(md_issues_t *l)
-{
-    memset(l, 0, sizeof(*l));
-}
-
-void md_issues_free(md_issues_t *l)
-{
-    if (l == NULL)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->items[i].column);
-        free(l->items[i].message);
-    }
-    free(l->items);
-    memset(l, 0, sizeof(*l));
-}
-
-void md_issues_add(md_issues_t *l, uint32_t row, const char *column, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    if (l->err != MD_OK)
-        return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap != 0 ? l->cap * 2 : 16;
-        md_issue_t *grown = realloc(l->items, cap * sizeof(*grown));
-        if (grown == NULL) {
-            l->err = MD_ENOMEM;
-            return;
-        }
-        l->items = grown;
-        l->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    md_issue_t *it = &l->items[l->n];
-    it->row = row;
-    it->column = strdup(column != NULL ? column : "");
-    it->message = strdup(msg);
-    if (it->column == NULL || it->message == NULL) {
-        free(it->column);
-        free(it->message);
-        l->err = MD_ENOMEM;
-        return;
-    }
-    l->n++;
-}
-
-/* Insertion sort: stable, and the lists are already nearly in order (each
- * batch's issues come in row order). */
-void md_issues_sort(md_issues_t *l)
-{
-    for (size_t i = 1; i < l->n; i++) {
-        md_issue_t it = l->items[i];
-        size_t j = i;
-        while (j > 0 && l->items[j - 1].row > it.row) {
-            l->items[j] = l->items[j - 1];
-            j--;
-        }
-        l->items[j] = it;
-    }
-}
-
-/* ------------------------------------------------------------------ */
 /* Header */
 
 int md_roster_header(md_roster_header_t *h, char *const *cells, size_t n, md_issues_t *issues)
 {
-    int seen[MD_RC_COUNT] = {0};
-    int rc = MD_OK;
-    h->n = n;
-    for (size_t i = 0; i < n && i < MD_CSV_MAX_FIELDS; i++) {
-        int col = -1;
-        for (int c = 0; c < MD_RC_COUNT; c++) {
-            if (strcmp(cells[i], col_names[c]) == 0)
-                col = c;
-        }
-        h->col[i] = col;
-        if (col < 0) {
-            const char *best = md_closest(cells[i], col_names, COUNT(col_names));
-            if (best != NULL)
-                md_issues_add(issues, 1, cells[i], "unknown column (did you mean '%s'?)", best);
-            else
-                md_issues_add(issues, 1, cells[i], "unknown column");
-            rc = MD_EINVAL;
-        } else if (seen[col]++) {
-            md_issues_add(issues, 1, cells[i], "column given twice");
-            rc = MD_EINVAL;
-        }
-    }
-    if (!seen[MD_RC_EMAIL]) {
-        md_issues_add(issues, 1, "email", "required column missing");
-        rc = MD_EINVAL;
-    }
-    if (!seen[MD_RC_ROLE]) {
-        md_issues_add(issues, 1, "role", "required column missing");
-        rc = MD_EINVAL;
-    }
-    return rc;
+    static const int required[] = {MD_RC_EMAIL, MD_RC_ROLE};
+    h->n = n < MD_CSV_MAX_FIELDS ? n : MD_CSV_MAX_FIELDS;
+    return md_issues_check_header(issues, col_names, MD_RC_COUNT, required, COUNT(required), cells,
+                                  h->n, h->col);
 }
 
 /* ------------------------------------------------------------------ */

@@ -35,9 +35,13 @@ typedef struct {
     /* Checks row i and adds its staging statement; a row that fails its
      * checks is staged with its problem, which is also noted in st. */
     int (*stage_row)(md_req_t *req, md_db_txn_t *txn, import_state_t *st, size_t i);
-    /* Adds the apply statement, given the new users' e-mails and code
-     * hashes as text[] literals. */
-    int (*add_apply)(md_req_t *req, md_db_txn_t *txn, const char *emails, const char *hashes);
+    /* Optional: adds statements to the finishing request's first
+     * transaction, whose results add_apply then reads. */
+    int (*add_finish_reads)(md_req_t *req, md_db_txn_t *txn);
+    /* Adds the apply statement, given the first finishing transaction and
+     * the new users' e-mails and code hashes as text[] literals. */
+    int (*add_apply)(md_req_t *req, md_db_txn_t *first, md_db_txn_t *txn, const char *emails,
+                     const char *hashes);
 } import_kind_t;
 
 struct import_state {
@@ -45,6 +49,9 @@ struct import_state {
     const char *import_id;
     size_t n_rows;
     int finish;
+    int dry_run;
+    int new_emails_at; /* statement indexes in the first finishing transaction */
+    int reads_at;
     Mentor__V1__ImportIssue **issues;
     size_t n_issues;
     char **new_emails;
@@ -234,12 +241,13 @@ static void apply_done(md_req_t *req, md_db_txn_t *txn, int err)
             }
             rep->n_issues++;
         } else if (strcmp(kind, "created") == 0) {
-            Mentor__V1__InviteCode *ic = invite_for(req, st, col);
+            Mentor__V1__InviteCode *ic = st->dry_run ? NULL : invite_for(req, st, col);
             if (ic != NULL)
                 invites[rep->n_invites++] = ic;
         } else if (strcmp(kind, "deactivated") == 0) {
             /* Committed: their live connections lose their sessions now. */
-            md_server_forget_sessions(md_req_server(req), a->org_id, (uint64_t)v, 0);
+            if (!st->dry_run)
+                md_server_forget_sessions(md_req_server(req), a->org_id, (uint64_t)v, 0);
         } else {
             set_count(rep, col, (uint32_t)v);
         }
@@ -254,7 +262,7 @@ static void new_emails_done(md_req_t *req, md_db_txn_t *txn, int err)
         md_req_fail_db(req, txn, err, NULL);
         return;
     }
-    PGresult *r = md_db_txn_result(txn, md_db_txn_count(txn) - 1);
+    PGresult *r = md_db_txn_result(txn, st->new_emails_at);
     int n = PQntuples(r);
     st->n_new = (size_t)n;
     st->new_emails = md_req_alloc(req, sizeof(char *) * (size_t)(n ? n : 1));
@@ -280,7 +288,7 @@ static void new_emails_done(md_req_t *req, md_db_txn_t *txn, int err)
     const char *hash_list = md_model_text_array(req, hashes, (size_t)n);
     md_db_txn_t *t = md_req_txn(req);
     if (emails == NULL || hash_list == NULL || t == NULL ||
-        st->kind->add_apply(req, t, emails, hash_list) != MD_OK) {
+        st->kind->add_apply(req, txn, t, emails, hash_list) != MD_OK) {
         md_db_txn_free(t);
         fail_nomem(req);
         return;
@@ -293,8 +301,14 @@ static void finish(md_req_t *req)
     import_state_t *st = req->state;
     const char *cp[2] = {md_req_u64(req, md_req_auth(req)->org_id), st->import_id};
     md_db_txn_t *t = md_req_txn(req);
-    if (t == NULL || st->kind->add_checks(req, t) != MD_OK ||
-        md_db_txn_add(t, st->kind->sql_new_emails, 2, cp) != MD_OK) {
+    int rc = t == NULL ? MD_ENOMEM : st->kind->add_checks(req, t);
+    if (rc == MD_OK)
+        rc = md_db_txn_add(t, st->kind->sql_new_emails, 2, cp);
+    st->new_emails_at = rc == MD_OK ? md_db_txn_count(t) - 1 : 0;
+    if (rc == MD_OK && st->kind->add_finish_reads != NULL)
+        rc = st->kind->add_finish_reads(req, t);
+    st->reads_at = rc == MD_OK ? md_db_txn_count(t) - 1 : 0;
+    if (rc != MD_OK) {
         md_db_txn_free(t);
         fail_nomem(req);
         return;
@@ -312,7 +326,7 @@ static void staged_then_finish(md_req_t *req, md_db_txn_t *txn, int err)
 }
 
 static void import_start(md_req_t *req, const import_kind_t *kind, const char *import_id,
-                         size_t n_rows, int finishing)
+                         size_t n_rows, int finishing, int dry_run)
 {
     if (!import_id_valid(import_id)) {
         md_req_fail(req, MD_EINVAL, kind->field_import_id,
@@ -334,6 +348,7 @@ static void import_start(md_req_t *req, const import_kind_t *kind, const char *i
     st->import_id = import_id;
     st->n_rows = n_rows;
     st->finish = finishing;
+    st->dry_run = finishing && dry_run;
     req->state = st;
     if (!finishing)
         stage_batch(req, batch_done);
@@ -368,9 +383,36 @@ static const char SQL_PARTICIPANTS_NEW[] =
     "WHERE u.org_id = i.org_id AND u.email = i.email LIMIT 1) x ON true "
     "WHERE i.org_id = $1::bigint AND i.import_id = $2 AND i.issue_message IS NULL "
     "AND x.id IS NULL ORDER BY i.email";
+/* The staged rows of participants already enrolled, with the stored
+ * profile each is merged with. */
+static const char SQL_PARTICIPANTS_MERGE[] =
+    "SELECT i.row_no, i.profile_pb, p.profile_pb, p.updated_at::text FROM import_rows i "
+    "CROSS JOIN LATERAL (SELECT u.id FROM users u WHERE u.org_id = i.org_id "
+    "AND u.email = i.email LIMIT 1) u "
+    "CROSS JOIN LATERAL (SELECT x.profile_pb, x.updated_at FROM participants x "
+    "WHERE x.org_id = i.org_id AND x.program_id = $3::bigint AND x.user_id = u.id LIMIT 1) p "
+    "WHERE i.org_id = $1::bigint AND i.import_id = $2 AND i.issue_message IS NULL";
 static const char SQL_PARTICIPANTS_APPLY[] =
     "SELECT kind, row_no, col, message, n FROM md_import_apply($1, $2::bigint, $3::boolean, "
-    "$4::boolean, $5::text[], $6::bytea[])";
+    "$4::boolean, $5::boolean, $6::text[], $7::bytea[], $8::int[], $9::bytea[], $10::text[], "
+    "$11::text[], $12::int[], $13::timestamptz[])";
+
+/* The profile fields an import may name in ParticipantImport.columns. */
+static const char *const import_columns[] = {
+    "skills_offered", "skills_wanted",   "career_goals",    "interests",
+    "department",     "seniority_level", "seniority_years", "time_zone",
+    "languages",      "availability",    "capacity",        "manager_email",
+};
+#define N_IMPORT_COLUMNS (sizeof(import_columns) / sizeof(import_columns[0]))
+
+static int has_column(const Mentor__V1__ParticipantImport *im, const char *name)
+{
+    for (size_t i = 0; i < im->n_columns; i++) {
+        if (strcmp(im->columns[i], name) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 /* Checks one row; on a problem fills col/msg and returns -1. */
 static int participant_check(Mentor__V1__ImportRow *r, char *email, size_t emaillen, char *col,
@@ -452,17 +494,101 @@ static int participant_stage(md_req_t *req, md_db_txn_t *txn, import_state_t *st
     return md_db_txn_add(txn, SQL_STAGE_PARTICIPANT, 16, params);
 }
 
-static int participant_apply(md_req_t *req, md_db_txn_t *txn, const char *emails,
-                             const char *hashes)
+static int participant_reads(md_req_t *req, md_db_txn_t *txn)
 {
     Mentor__V1__ParticipantImport *im = req->msg->participant_import;
-    const char *params[6] = {im->import_id,
-                             md_req_u64(req, im->program_id),
-                             im->skip_invalid ? "true" : "false",
-                             im->dry_run ? "true" : "false",
-                             emails,
-                             hashes};
-    return md_db_txn_add(txn, SQL_PARTICIPANTS_APPLY, 6, params);
+    const char *p[3] = {md_req_u64(req, md_req_auth(req)->org_id), im->import_id,
+                        md_req_u64(req, im->program_id)};
+    return md_db_txn_add(txn, SQL_PARTICIPANTS_MERGE, 3, p);
+}
+
+static Mentor__V1__Profile *unpack_profile(md_req_t *req, const PGresult *r, int row, int col)
+{
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &n);
+    if (raw == NULL)
+        return NULL;
+    ProtobufCAllocator alloc;
+    md_model_arena_allocator(req, &alloc);
+    Mentor__V1__Profile *p = mentor__v1__profile__unpack(&alloc, n, raw);
+    PQfreemem(raw);
+    return p;
+}
+
+/* The merged profiles as parallel arrays (text[] literals) for
+ * md_import_apply: row, profile, department, time zone, capacity, and the
+ * stored profile's updated_at (to detect an edit made meanwhile). */
+typedef struct {
+    char **row, **pb, **dept, **tz, **cap, **seen;
+} merged_t;
+
+static int merge_profiles(md_req_t *req, const PGresult *r, merged_t *m)
+{
+    Mentor__V1__ParticipantImport *im = req->msg->participant_import;
+    int n = PQntuples(r);
+    size_t sz = sizeof(char *) * (size_t)(n ? n : 1);
+    char ***cols[6] = {&m->row, &m->pb, &m->dept, &m->tz, &m->cap, &m->seen};
+    for (int c = 0; c < 6; c++) {
+        *cols[c] = md_req_alloc(req, sz);
+        if (*cols[c] == NULL)
+            return MD_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        Mentor__V1__Profile *staged = unpack_profile(req, r, i, 1);
+        Mentor__V1__Profile *stored = unpack_profile(req, r, i, 2);
+        if (staged == NULL || stored == NULL)
+            return MD_ENOMEM;
+        /* Fields the file has replace the stored ones; an import never
+         * touches the self-identified attributes. */
+        Mentor__V1__Profile *out = stored;
+        if (im->n_columns == 0) {
+            out = staged;
+            md_profile_copy_field(out, stored, "attributes");
+        } else {
+            for (size_t k = 0; k < im->n_columns; k++)
+                md_profile_copy_field(out, staged, im->columns[k]);
+        }
+        m->row[i] = PQgetvalue(r, i, 0);
+        m->pb[i] = (char *)md_profile_bytea(req, out);
+        m->dept[i] = out->department;
+        m->tz[i] = out->time_zone;
+        m->cap[i] = (char *)md_req_i64(req, out->capacity);
+        m->seen[i] = PQgetvalue(r, i, 3);
+        if (m->pb[i] == NULL || m->cap[i] == NULL)
+            return MD_ENOMEM;
+    }
+    return MD_OK;
+}
+
+static int participant_apply(md_req_t *req, md_db_txn_t *first, md_db_txn_t *txn,
+                             const char *emails, const char *hashes)
+{
+    Mentor__V1__ParticipantImport *im = req->msg->participant_import;
+    import_state_t *st = req->state;
+    const PGresult *r = md_db_txn_result(first, st->reads_at);
+    merged_t m;
+    if (merge_profiles(req, r, &m) != MD_OK)
+        return MD_ENOMEM;
+    size_t n = (size_t)PQntuples(r);
+    int keep_manager = im->n_columns > 0 && !has_column(im, "manager_email");
+    const char *params[13] = {im->import_id,
+                              md_req_u64(req, im->program_id),
+                              im->skip_invalid ? "true" : "false",
+                              im->dry_run ? "true" : "false",
+                              keep_manager ? "true" : "false",
+                              emails,
+                              hashes,
+                              md_model_text_array(req, m.row, n),
+                              md_model_text_array(req, m.pb, n),
+                              md_model_text_array(req, m.dept, n),
+                              md_model_text_array(req, m.tz, n),
+                              md_model_text_array(req, m.cap, n),
+                              md_model_text_array(req, m.seen, n)};
+    for (int i = 7; i < 13; i++) {
+        if (params[i] == NULL)
+            return MD_ENOMEM;
+    }
+    return md_db_txn_add(txn, SQL_PARTICIPANTS_APPLY, 13, params);
 }
 
 static const import_kind_t participant_kind = {
@@ -473,13 +599,24 @@ static const import_kind_t participant_kind = {
     .sql_new_emails = SQL_PARTICIPANTS_NEW,
     .add_checks = participant_checks,
     .stage_row = participant_stage,
+    .add_finish_reads = participant_reads,
     .add_apply = participant_apply,
 };
 
 void md_h_participant_import(md_req_t *req)
 {
     Mentor__V1__ParticipantImport *im = req->msg->participant_import;
-    import_start(req, &participant_kind, im->import_id, im->n_rows, im->finish);
+    for (size_t i = 0; i < im->n_columns; i++) {
+        size_t j = 0;
+        while (j < N_IMPORT_COLUMNS && strcmp(im->columns[i], import_columns[j]) != 0)
+            j++;
+        if (j == N_IMPORT_COLUMNS) {
+            md_req_fail(req, MD_EINVAL, "participant_import.columns",
+                        "'%s' is not a profile field an import sets", im->columns[i]);
+            return;
+        }
+    }
+    import_start(req, &participant_kind, im->import_id, im->n_rows, im->finish, im->dry_run);
 }
 
 /* ---- the directory ---------------------------------------------------- */
@@ -584,8 +721,10 @@ static int directory_stage(md_req_t *req, md_db_txn_t *txn, import_state_t *st, 
     return md_db_txn_add(txn, SQL_STAGE_DIRECTORY, 13, params);
 }
 
-static int directory_apply(md_req_t *req, md_db_txn_t *txn, const char *emails, const char *hashes)
+static int directory_apply(md_req_t *req, md_db_txn_t *first, md_db_txn_t *txn, const char *emails,
+                           const char *hashes)
 {
+    (void)first;
     Mentor__V1__UserImport *im = req->msg->user_import;
     const char *params[5] = {im->import_id, im->skip_invalid ? "true" : "false",
                              im->dry_run ? "true" : "false", emails, hashes};
@@ -606,5 +745,5 @@ static const import_kind_t directory_kind = {
 void md_h_user_import(md_req_t *req)
 {
     Mentor__V1__UserImport *im = req->msg->user_import;
-    import_start(req, &directory_kind, im->import_id, im->n_rows, im->finish);
+    import_start(req, &directory_kind, im->import_id, im->n_rows, im->finish, im->dry_run);
 }

@@ -264,6 +264,37 @@ static const char *skill_names(md_req_t *req, const Mentor__V1__Profile *p)
     return md_model_text_array(req, names, n);
 }
 
+int md_profile_copy_field(Mentor__V1__Profile *dst, const Mentor__V1__Profile *src, const char *f)
+{
+#define COPY_LIST(name)                                                                            \
+    if (strcmp(f, #name) == 0) {                                                                   \
+        dst->n_##name = src->n_##name;                                                             \
+        dst->name = src->name;                                                                     \
+        return 0;                                                                                  \
+    }
+#define COPY(name)                                                                                 \
+    if (strcmp(f, #name) == 0) {                                                                   \
+        dst->name = src->name;                                                                     \
+        return 0;                                                                                  \
+    }
+    COPY_LIST(skills_offered)
+    COPY_LIST(skills_wanted)
+    COPY_LIST(career_goals)
+    COPY_LIST(interests)
+    COPY(department)
+    COPY(seniority_level)
+    COPY(seniority_years)
+    COPY(time_zone)
+    COPY_LIST(languages)
+    COPY_LIST(availability)
+    COPY(manager_id)
+    COPY(capacity)
+    COPY_LIST(attributes)
+#undef COPY
+#undef COPY_LIST
+    return -1;
+}
+
 /* The stored profile leaves the manager out: participants.manager_id is the
  * one place it is kept (an import learns a new manager's id only when it
  * applies), and reads put it back (profile_from_row). */
@@ -583,36 +614,8 @@ static void profile_read_done(md_req_t *req, md_db_txn_t *txn, int err)
         md_req_fail(req, MD_EINTERNAL, NULL, NULL);
         return;
     }
-    const Mentor__V1__Profile *np = u->profile;
-    for (size_t i = 0; i < u->n_update_mask; i++) {
-        const char *f = u->update_mask[i];
-#define COPY_LIST(name)                                                                            \
-    if (strcmp(f, #name) == 0) {                                                                   \
-        cur->n_##name = np->n_##name;                                                              \
-        cur->name = np->name;                                                                      \
-        continue;                                                                                  \
-    }
-#define COPY(name)                                                                                 \
-    if (strcmp(f, #name) == 0) {                                                                   \
-        cur->name = np->name;                                                                      \
-        continue;                                                                                  \
-    }
-        COPY_LIST(skills_offered)
-        COPY_LIST(skills_wanted)
-        COPY_LIST(career_goals)
-        COPY_LIST(interests)
-        COPY(department)
-        COPY(seniority_level)
-        COPY(seniority_years)
-        COPY(time_zone)
-        COPY_LIST(languages)
-        COPY_LIST(availability)
-        COPY(manager_id)
-        COPY(capacity)
-        COPY_LIST(attributes)
-#undef COPY
-#undef COPY_LIST
-    }
+    for (size_t i = 0; i < u->n_update_mask; i++)
+        md_profile_copy_field(cur, u->profile, u->update_mask[i]);
     const char *params[9] = {md_req_u64(req, st->program_id),
                              md_req_u64(req, st->user_id),
                              profile_bytea(req, cur),

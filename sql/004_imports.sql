@@ -17,6 +17,9 @@ CREATE TABLE import_rows (
     time_zone     text NOT NULL DEFAULT '',
     capacity      int NOT NULL DEFAULT 0,
     skills        text[] NOT NULL DEFAULT '{}',
+    -- For an enrolled participant, the updated_at of the stored profile the
+    -- row was merged with at finish (NULL: nothing was enrolled then).
+    seen_updated_at timestamptz,
     issue_column  text,     -- set when the row failed the per-row checks
     issue_message text,
     created_by    bigint NOT NULL,
@@ -45,7 +48,11 @@ REVOKE EXECUTE ON FUNCTION md_import_analyze() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION md_import_analyze() TO mentord_app;
 
 -- Checks the staged file as a whole and, unless it has problems (and
--- p_skip is false) or p_dry is set, applies it. Returns problem rows
+-- p_skip is false), applies it; with p_dry the changes are made in a
+-- subtransaction that is then rolled back, so the counters say what would
+-- happen. mentord has already merged the staged profiles of enrolled
+-- participants with their stored ones (keeping fields the file does not
+-- have); p_keep_manager keeps their managers too. Returns problem rows
 -- (kind 'issue'), counters (kind 'count', column = name) and the e-mails of
 -- created users (kind 'created'). New users get the invitation code hashes
 -- given in p_new_emails / p_code_hashes (chosen by mentord, which keeps the
@@ -58,7 +65,9 @@ GRANT EXECUTE ON FUNCTION md_import_analyze() TO mentord_app;
 -- participant here is a LATERAL subquery with LIMIT 1, which the planner
 -- must run as one index probe per staged row, whatever it estimates.
 CREATE FUNCTION md_import_apply(p_import text, p_program bigint, p_skip boolean, p_dry boolean,
-                                p_new_emails text[], p_code_hashes bytea[])
+                                p_keep_manager boolean, p_new_emails text[], p_code_hashes bytea[],
+                                p_merge_rows int[], p_merge_pb bytea[], p_merge_dept text[],
+                                p_merge_tz text[], p_merge_cap int[], p_merge_seen timestamptz[])
 RETURNS TABLE (kind text, row_no int, col text, message text, n int)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -76,17 +85,35 @@ BEGIN
     PERFORM md_program_require_open(p_program);
     PERFORM md_import_analyze();
 
+    -- The profiles mentord merged for participants already enrolled.
+    CREATE TEMP TABLE IF NOT EXISTS md_import_merge (row_no int PRIMARY KEY, pb bytea, dept text,
+                                                     tz text, cap int, seen timestamptz) ON COMMIT DROP;
+    DELETE FROM md_import_merge;
+    INSERT INTO md_import_merge
+    SELECT * FROM unnest(p_merge_rows, p_merge_pb, p_merge_dept, p_merge_tz, p_merge_cap, p_merge_seen);
+    ANALYZE md_import_merge;
+    UPDATE import_rows i
+       SET profile_pb = m.pb, department = m.dept, time_zone = m.tz, capacity = m.cap,
+           seen_updated_at = m.seen
+      FROM md_import_merge m
+     WHERE i.org_id = v_org AND i.import_id = p_import AND i.row_no = m.row_no;
+
     -- Each staged row with what it refers to, as things stand now.
     CREATE TEMP TABLE IF NOT EXISTS md_import_refs (
-        row_no int PRIMARY KEY, user_id bigint, user_active boolean, manager_known boolean
+        row_no int PRIMARY KEY, user_id bigint, user_active boolean, manager_known boolean,
+        changed boolean
     ) ON COMMIT DROP;
     DELETE FROM md_import_refs;
     INSERT INTO md_import_refs
     SELECT i.row_no, u.id, u.active,
-           i.manager_email = '' OR m.id IS NOT NULL OR f.row_no IS NOT NULL
+           i.manager_email = '' OR m.id IS NOT NULL OR f.row_no IS NOT NULL,
+           p.updated_at IS DISTINCT FROM i.seen_updated_at
       FROM import_rows i
       LEFT JOIN LATERAL (SELECT x.id, x.active FROM users x
                           WHERE x.org_id = v_org AND x.email = i.email LIMIT 1) u ON true
+      LEFT JOIN LATERAL (SELECT x.updated_at FROM participants x
+                          WHERE x.org_id = v_org AND x.program_id = p_program
+                            AND x.user_id = u.id LIMIT 1) p ON true
       LEFT JOIN LATERAL (SELECT x.id FROM users x
                           WHERE x.org_id = v_org AND x.email = i.manager_email LIMIT 1) m ON true
       LEFT JOIN LATERAL (SELECT j.row_no FROM import_rows j
@@ -117,6 +144,10 @@ BEGIN
       FROM import_rows i JOIN md_import_refs r ON r.row_no = i.row_no
      WHERE i.org_id = v_org AND i.import_id = p_import AND NOT r.manager_known;
     INSERT INTO md_import_issues
+    SELECT i.row_no, 'email', 'this participant''s profile changed during the import; import again'
+      FROM import_rows i JOIN md_import_refs r ON r.row_no = i.row_no
+     WHERE i.org_id = v_org AND i.import_id = p_import AND r.changed AND i.issue_message IS NULL;
+    INSERT INTO md_import_issues
     SELECT i.row_no, 'manager_email', 'a participant cannot be their own manager'
       FROM import_rows i
      WHERE i.org_id = v_org AND i.import_id = p_import AND i.manager_email = i.email;
@@ -137,13 +168,15 @@ BEGIN
     SELECT count(DISTINCT x.row_no) INTO v_bad FROM md_import_issues x;
     RETURN QUERY SELECT 'issue'::text, x.row_no, x.col, x.message, 0 FROM md_import_issues x
                   ORDER BY x.row_no, x.col;
-    IF p_dry OR (v_bad > 0 AND NOT p_skip) THEN
+    IF v_bad > 0 AND NOT p_skip THEN
         DELETE FROM import_rows i WHERE i.org_id = v_org AND i.import_id = p_import;
         RETURN QUERY SELECT 'count'::text, 0, 'applied'::text, ''::text, 0;
         RETURN;
     END IF;
     v_skipped := v_bad;
     DELETE FROM md_import_refs r USING md_import_issues x WHERE x.row_no = r.row_no;
+
+    BEGIN -- a subtransaction, rolled back at the end of a dry run
 
     -- New users, with their invitations.
     CREATE TEMP TABLE IF NOT EXISTS md_import_new (email text PRIMARY KEY, display_name text,
@@ -173,10 +206,10 @@ BEGIN
                                                     manager_id bigint, what text) ON COMMIT DROP;
     DELETE FROM md_import_plan;
     INSERT INTO md_import_plan
-    SELECT i.row_no, u.id, m.id,
+    SELECT i.row_no, u.id, k.manager_id,
            CASE WHEN p.role IS NULL OR p.status <> 'active' THEN 'enroll'
                 WHEN p.role = i.role AND p.profile_pb = i.profile_pb
-                     AND p.manager_id IS NOT DISTINCT FROM m.id THEN 'same'
+                     AND p.manager_id IS NOT DISTINCT FROM k.manager_id THEN 'same'
                 ELSE 'update' END
       FROM import_rows i
       JOIN md_import_refs r ON r.row_no = i.row_no
@@ -187,6 +220,8 @@ BEGIN
       LEFT JOIN LATERAL (SELECT x.role, x.status, x.profile_pb, x.manager_id FROM participants x
                           WHERE x.org_id = v_org AND x.program_id = p_program AND x.user_id = u.id
                           LIMIT 1) p ON true
+      CROSS JOIN LATERAL (SELECT CASE WHEN p_keep_manager AND p.role IS NOT NULL THEN p.manager_id
+                                      ELSE m.id END AS manager_id) k
      WHERE i.org_id = v_org AND i.import_id = p_import;
     SELECT count(*) FILTER (WHERE what = 'enroll'), count(*) FILTER (WHERE what = 'update'),
            count(*) FILTER (WHERE what = 'same')
@@ -212,9 +247,16 @@ BEGIN
      WHERE i.org_id = v_org AND i.import_id = p_import
     ON CONFLICT DO NOTHING;
 
+    IF p_dry THEN
+        RAISE EXCEPTION 'dry run' USING ERRCODE = 'MDA98';
+    END IF;
+    EXCEPTION WHEN SQLSTATE 'MDA98' THEN
+        NULL; -- the dry run's changes are gone; its counters remain
+    END;
+
     DELETE FROM import_rows i
      WHERE i.org_id = v_org AND (i.import_id = p_import OR i.created_at < now() - interval '1 day');
-    RETURN QUERY VALUES ('count'::text, 0, 'applied'::text, ''::text, 1),
+    RETURN QUERY VALUES ('count'::text, 0, 'applied'::text, ''::text, (NOT p_dry)::int),
                         ('count', 0, 'users_created', '', v_created),
                         ('count', 0, 'enrolled', '', v_enrolled),
                         ('count', 0, 'updated', '', v_updated),
@@ -223,5 +265,5 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION md_import_apply(text, bigint, boolean, boolean, text[], bytea[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION md_import_apply(text, bigint, boolean, boolean, text[], bytea[]) TO mentord_app;
+REVOKE EXECUTE ON FUNCTION md_import_apply(text, bigint, boolean, boolean, boolean, text[], bytea[], int[], bytea[], text[], text[], int[], timestamptz[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION md_import_apply(text, bigint, boolean, boolean, boolean, text[], bytea[], int[], bytea[], text[], text[], int[], timestamptz[]) TO mentord_app;

@@ -51,7 +51,8 @@ REVOKE EXECUTE ON FUNCTION md_directory_analyze() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION md_directory_analyze() TO mentord_app;
 
 -- Checks the staged directory file as a whole and, unless it has problems
--- (and p_skip is false) or p_dry is set, applies it. Rows are matched to
+-- (and p_skip is false), applies it (p_dry: in a subtransaction rolled back
+-- at the end, as md_import_apply does). Rows are matched to
 -- users by employee id, then by e-mail. Returns problem rows (kind
 -- 'issue'), counters (kind 'count', col = name, n = value), the e-mails of
 -- created users (kind 'created') and the ids of users deactivated now
@@ -175,12 +176,14 @@ BEGIN
     SELECT count(DISTINCT x.row_no) INTO v_bad FROM md_dir_issues x;
     RETURN QUERY SELECT 'issue'::text, x.row_no, x.col, x.message, 0::bigint FROM md_dir_issues x
                   ORDER BY x.row_no, x.col;
-    IF p_dry OR (v_bad > 0 AND NOT p_skip) THEN
+    IF v_bad > 0 AND NOT p_skip THEN
         DELETE FROM directory_rows d WHERE d.org_id = v_org AND d.import_id = p_import;
         RETURN QUERY SELECT 'count'::text, 0, 'applied'::text, ''::text, 0::bigint;
         RETURN;
     END IF;
     DELETE FROM md_dir_refs r USING md_dir_issues x WHERE x.row_no = r.row_no;
+
+    BEGIN -- a subtransaction, rolled back at the end of a dry run
 
     -- New users (never for terminated rows), with their invitations.
     CREATE TEMP TABLE IF NOT EXISTS md_dir_new (row_no int PRIMARY KEY, email text UNIQUE,
@@ -267,9 +270,16 @@ BEGIN
     RETURN QUERY SELECT 'deactivated'::text, 0, ''::text, ''::text, p.user_id
                    FROM md_dir_plan p WHERE p.deactivate;
 
+    IF p_dry THEN
+        RAISE EXCEPTION 'dry run' USING ERRCODE = 'MDA98';
+    END IF;
+    EXCEPTION WHEN SQLSTATE 'MDA98' THEN
+        NULL; -- the dry run's changes are gone; its counters remain
+    END;
+
     DELETE FROM directory_rows d
      WHERE d.org_id = v_org AND (d.import_id = p_import OR d.created_at < now() - interval '1 day');
-    RETURN QUERY VALUES ('count'::text, 0, 'applied'::text, ''::text, 1::bigint),
+    RETURN QUERY VALUES ('count'::text, 0, 'applied'::text, ''::text, (NOT p_dry)::int::bigint),
                         ('count', 0, 'users_created', '', v_created),
                         ('count', 0, 'updated', '', v_updated),
                         ('count', 0, 'unchanged', '', v_unchanged),

@@ -422,6 +422,19 @@ static void test_tables(void **state)
     free(out);
     md_table_free(&t);
 
+    /* Empty cells at the end of a row leave no trailing blanks. */
+    md_table_init(&t, headers, 3);
+    md_table_add(&t, "1", "", "");
+    md_table_add(&t, "2", "c@x.test", NULL);
+    md_table_add(&t, "", "", "");
+    out = capture(print_table, &t);
+    assert_string_equal(out, "ID  EMAIL     NAME\n"
+                             "1\n"
+                             "2   c@x.test\n"
+                             "\n");
+    free(out);
+    md_table_free(&t);
+
     md_table_init(&t, NULL, 2);
     md_table_add(&t, "id", "7");
     md_table_add(&t, "session expires", "2026-11-23T10:00:00Z");
