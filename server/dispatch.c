@@ -3,6 +3,7 @@
  * otherwise, and a role at least the table's (re-checked in the database by
  * the handler's transaction). */
 #include "md_dispatch.h"
+#include "md_msgcheck.h"
 
 #include "md_log.h"
 
@@ -92,6 +93,11 @@ void md_dispatch(md_conn_t *c, Mentor__V1__Request *msg)
             md_req_fail(req, MD_EPERM, NULL, "your role may not do this");
             return;
         }
+    }
+    char path[160];
+    if (md_msg_check_utf8(&msg->base, path, sizeof(path)) != 0) {
+        md_req_fail(req, MD_EINVAL, path, "%s is not valid UTF-8", path);
+        return;
     }
     e->handler(req);
 }

@@ -17,6 +17,7 @@
 #include "md_dispatch.h"
 #include "md_model.h"
 #include "md_profile_check.h"
+#include "md_utf8.h"
 
 #define MAX_BATCH_ROWS 1000
 #define INVITE_DAYS    7
@@ -651,7 +652,7 @@ static const char SQL_DIRECTORY_APPLY[] =
 /* An employee id: 1-64 bytes without control characters, not blank. */
 static int employee_id_ok(const char *s)
 {
-    return strlen(s) <= EMPLOYEE_ID_MAX && md_model_name(s) && s[strspn(s, " ")] != '\0';
+    return md_utf8_len(s) <= EMPLOYEE_ID_MAX && md_model_name(s) && s[strspn(s, " ")] != '\0';
 }
 
 static int directory_check(Mentor__V1__DirectoryRow *r, char *email, size_t emaillen, char *col,

@@ -32,11 +32,12 @@ extern const char md_sql_self_org[];
 int md_model_email(const char *in, char *out, size_t outlen);
 /* Checks an organization slug: 2-40 of [a-z0-9-], starting with a letter. */
 int md_model_slug(const char *s);
-/* Checks a display or organization name: 1-200 bytes, no control chars. */
+/* Checks a display or organization name: 1-200 characters (code points),
+ * no control characters. Strings are UTF-8, checked at dispatch. */
 int md_model_name(const char *s);
 const char *md_model_role_name(int role);
 
-/* Free text of at most max bytes: printable, newlines and tabs allowed. */
+/* Free text of at most max characters: printable, newlines and tabs allowed. */
 int md_model_text(const char *s, size_t max);
 /* A calendar date "YYYY-MM-DD" that exists (or "" when allow_empty). */
 int md_model_date(const char *s, int allow_empty);

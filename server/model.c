@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "md_utf8.h"
+
 const char md_sql_self_user[] =
     "SELECT " MD_USER_COLS " FROM users u WHERE u.org_id = $1::bigint AND u.id = $2::bigint";
 const char md_sql_self_org[] = "SELECT " MD_ORG_COLS " FROM orgs o WHERE o.id = $1::bigint";
@@ -82,7 +84,7 @@ int md_model_slug(const char *s)
 int md_model_name(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 200)
+    if (n < 1 || md_utf8_len(s) > 200)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -109,7 +111,7 @@ const char *md_model_role_name(int role)
 int md_model_text(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n > max)
+    if (md_utf8_len(s) > max)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];

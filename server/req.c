@@ -170,7 +170,8 @@ void md_req_fail_db(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
         md_req_fail(req, MD_ENOTFOUND, field, "a referenced object does not exist");
     } else if (strcmp(st, "23505") == 0) {
         md_req_fail(req, MD_EEXISTS, field, "%s already exists", field ? field : "object");
-    } else if (strcmp(st, "23514") == 0 || strcmp(st, "22P02") == 0 || strcmp(st, "22001") == 0) {
+    } else if (strcmp(st, "23514") == 0 || strcmp(st, "22P02") == 0 || strcmp(st, "22001") == 0 ||
+               strcmp(st, "22021") == 0 || strcmp(st, "22P05") == 0) {
         md_req_fail(req, MD_EINVAL, field, "invalid value");
     } else if (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P03") == 0) {
         md_req_fail(req, MD_EDBDOWN, NULL, NULL);

@@ -236,6 +236,39 @@ def test_unknown_request_kind_keeps_connection(raw, pb):
     assert w.whoami.user.email == ADMIN_EMAIL
 
 
+def test_invalid_utf8_in_any_string_is_refused_by_field(raw, pb):
+    """protobuf-c does not check UTF-8; the server checks every string of
+    every request (nested and repeated ones too) before any handler runs."""
+    c = logged_in(raw, pb)
+    cases = [
+        ("user_invite", pb.UserInvite(email="m@acme.test", display_name="MARKER__"),
+         "user_invite.display_name"),
+        ("participant_import", pb.ParticipantImport(
+            program_id=1, import_id="utf8-check-1",
+            rows=[pb.ImportRow(row=2, email="ok@acme.test"),
+                  pb.ImportRow(row=3, email="MARKER__")]),
+         "participant_import.rows.email"),
+        ("profile_update", pb.ProfileUpdate(
+            program_id=1, update_mask=["interests"],
+            profile=pb.Profile(interests=["chess", "MARKER__"])),
+         "profile_update.profile.interests"),
+    ]
+    for i, (kind, msg, field) in enumerate(cases):
+        data = c.build(kind, msg, id=500 + i).SerializeToString()
+        assert data.count(b"MARKER__") == 1
+        # Same length, so every length prefix stays right: a lone
+        # continuation byte, an overlong '/', and a UTF-16 surrogate.
+        c.send_frame(data.replace(b"MARKER__", b"\x80\xc0\xaf\xed\xa0\x80ab"))
+        r = check_code(pb, c.wait(500 + i), "INVALID_ARGUMENT")
+        assert r.status.field == field, (kind, r.status)
+        assert "UTF-8" in r.status.message
+    # Nothing was created, and the connection still works.
+    w = check_ok(pb, c.call("whoami"), "whoami")
+    assert w.whoami.user.email == ADMIN_EMAIL
+    users = check_ok(pb, c.call("user_list"), "user_list")
+    assert all(u.email != "m@acme.test" for u in users.user_list.users)
+
+
 def padded_whoami(id, total):
     """A WhoAmI request of exactly `total` bytes, padded with an unknown
     field inside WhoAmI (which a server must skip)."""
