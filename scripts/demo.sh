@@ -76,6 +76,24 @@ admin user list
 show org show
 admin org show
 
+show import users docs/directory-sample.csv --invites "$DIR/directory-invites.csv"
+admin import users docs/directory-sample.csv --invites "$DIR/directory-invites.csv"
+PROGRAM_NAME="Spring mentoring $(date +%Y%m%d-%H%M%S)"
+show program create --name "\"$PROGRAM_NAME\"" --cadence 14 --objective "\"Grow new leads\""
+PROGRAM=$(admin --json program create --name "$PROGRAM_NAME" --cadence 14 \
+    --objective "Grow new leads" | grep -o '"id": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+echo "(program id $PROGRAM)"
+show program transition "$PROGRAM" enrolling
+admin program transition "$PROGRAM" enrolling >/dev/null
+show import participants --program "$PROGRAM" docs/participants-sample.csv --invites "$DIR/participant-invites.csv"
+admin import participants --program "$PROGRAM" docs/participants-sample.csv \
+    --invites "$DIR/participant-invites.csv"
+show participant list --program "$PROGRAM"
+admin participant list --program "$PROGRAM"
+show export participants --program "$PROGRAM" --output "$DIR/export.csv" "   # then import it again: nothing changes"
+admin export participants --program "$PROGRAM" --output "$DIR/export.csv"
+admin import participants --program "$PROGRAM" "$DIR/export.csv"
+
 echo
 if [ "$SMOKE" = 1 ]; then
     echo "== Demo done (smoke mode): stopping mentord"
