@@ -6,11 +6,13 @@
 #include "md_output.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "md_utf8.h"
 #include "mentor.pb-c.h"
 
 int md_fmt_rfc3339(int64_t t, char *buf, size_t len)
@@ -373,16 +375,52 @@ void md_table_add(md_table_t *t, ...)
     t->nrows++;
 }
 
-/* Display width in code points: every byte that does not continue a UTF-8
- * sequence starts a character. Wide East Asian characters take two cells
- * on a terminal and will stretch their row; lists of names rarely need
- * more precision than this, and wcwidth would tie output to the locale. */
+/* Terminal cells taken by code point cp: 0 for combining marks, 2 for the
+ * wide East Asian ranges (CJK, Hangul, full-width forms, most emoji), 1
+ * otherwise. A table of ranges rather than wcwidth, which would tie output
+ * to the locale. */
+static size_t cp_width(uint32_t cp)
+{
+    static const uint32_t zero[][2] = {
+        {0x0300, 0x036F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x200B, 0x200F},
+        {0x20D0, 0x20FF}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F},
+    };
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115F},   {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},
+        {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},
+        {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},   {0x1F300, 0x1F64F},
+        {0x1F900, 0x1F9FF}, {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD},
+    };
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+        if (cp >= zero[i][0] && cp <= zero[i][1])
+            return 0;
+    }
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        if (cp >= wide[i][0] && cp <= wide[i][1])
+            return 2;
+    }
+    return 1;
+}
+
+/* Display width of a UTF-8 string on a terminal. Malformed bytes count one
+ * cell each. */
 static size_t text_width(const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + strlen(s);
     size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p & 0xC0) != 0x80)
-            w++;
+    while (p < end) {
+        size_t k = md_utf8_seq(p, (size_t)(end - p));
+        uint32_t cp = *p;
+        if (k == 0) {
+            k = 1;
+        } else if (k > 1) {
+            cp = *p & (0x7F >> k);
+            for (size_t i = 1; i < k; i++)
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        w += cp_width(cp);
+        p += k;
     }
     return w;
 }

@@ -435,6 +435,20 @@ static void test_tables(void **state)
     free(out);
     md_table_free(&t);
 
+    /* Wide East Asian characters take two cells, combining marks none. */
+    static const char *const wide_headers[] = {"NAME", "DEPT"};
+    md_table_init(&t, wide_headers, 2);
+    md_table_add(&t, "\xe6\x9d\x8e\xe4\xbc\x9f", "Sales"); /* two CJK characters */
+    md_table_add(&t, "Jose\xcc\x81", "Eng");               /* e + combining acute */
+    md_table_add(&t, "Zo\xc3\xab M.", "Ops");
+    out = capture(print_table, &t);
+    assert_string_equal(out, "NAME    DEPT\n"
+                             "\xe6\x9d\x8e\xe4\xbc\x9f    Sales\n"
+                             "Jose\xcc\x81    Eng\n"
+                             "Zo\xc3\xab M.  Ops\n");
+    free(out);
+    md_table_free(&t);
+
     md_table_init(&t, NULL, 2);
     md_table_add(&t, "id", "7");
     md_table_add(&t, "session expires", "2026-11-23T10:00:00Z");
