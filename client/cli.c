@@ -47,6 +47,11 @@ typedef struct {
     }
 
 static const md_opt_t opts_plain[] = {OPT_JSON, OPT_HELP};
+static const md_opt_t opts_logout[] = {
+    {"all", 0, MD_OPT_FLAG, 0, NULL, "end every session of yours, on every device"},
+    OPT_JSON,
+    OPT_HELP,
+};
 static const md_opt_t opts_login[] = {
     {"org", 0, MD_OPT_VALUE, 1, "SLUG", "the organization's slug"},
     {"email", 0, MD_OPT_VALUE, 1, "EMAIL", "your email address"},
@@ -239,9 +244,10 @@ static const command_t commands[] = {
      "the session so later commands are authenticated. The password is asked\n"
      "for on the terminal, or read from standard input with --password-stdin.",
      SPEC(opts_login, 0, 0, NULL)},
-    {NULL, "logout", md_cmd_logout, "logout", "End the session and forget it",
-     "End the saved session on the server and remove it from this machine.",
-     SPEC(opts_plain, 0, 0, NULL)},
+    {NULL, "logout", md_cmd_logout, "logout [--all]", "End the session and forget it",
+     "End the saved session on the server and remove it from this machine. With\n"
+     "--all, every session of yours ends, on every device and client.",
+     SPEC(opts_logout, 0, 0, NULL)},
     {NULL, "whoami", md_cmd_whoami, "whoami", "Show who you are logged in as",
      "Show the user, organization and expiry of the saved session.", SPEC(opts_plain, 0, 0, NULL)},
     {"invite", "accept", md_cmd_invite_accept, "invite accept CODE [--password-stdin]",

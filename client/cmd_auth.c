@@ -249,7 +249,6 @@ static int logged_out(md_ctx_t *c, const char *text)
 int md_cmd_logout(md_ctx_t *c, const md_args_t *a)
 {
     Mentor__V1__ServerMessage *msg = NULL;
-    (void)a;
     int rc = md_ctx_load_session(c, 1);
     if (rc != MD_EXIT_OK)
         return rc;
@@ -275,6 +274,7 @@ int md_cmd_logout(md_ctx_t *c, const md_args_t *a)
         mentor__v1__server_message__free_unpacked(msg, NULL);
         msg = NULL;
         Mentor__V1__Logout logout = MENTOR__V1__LOGOUT__INIT;
+        logout.all = md_args_has(a, "all");
         req = (Mentor__V1__Request)MENTOR__V1__REQUEST__INIT;
         req.kind_case = MENTOR__V1__REQUEST__KIND_LOGOUT;
         req.logout = &logout;
@@ -292,6 +292,11 @@ int md_cmd_logout(md_ctx_t *c, const md_args_t *a)
     rc = forget_session(c);
     if (rc != MD_EXIT_OK)
         return rc;
+    if (md_args_has(a, "all"))
+        return logged_out(c, code == MENTOR__V1__CODE__OK
+                                 ? "Logged out of every session."
+                                 : "The saved session had already ended; log in again to end "
+                                   "your other sessions.");
     return logged_out(c, "Logged out.");
 }
 

@@ -39,6 +39,7 @@ struct md_conn {
     int draining;      /* server shutdown: close once requests are answered */
     uint32_t in_flight;
     char peer[64];
+    char peer_host[48]; /* the address alone, for throttling */
 };
 
 static void conn_close(md_conn_t *c);
@@ -71,6 +72,11 @@ md_auth_t *md_conn_auth(md_conn_t *c)
 const char *md_conn_peer(const md_conn_t *c)
 {
     return c->peer;
+}
+
+const char *md_conn_peer_host(const md_conn_t *c)
+{
+    return c->peer_host;
 }
 
 void md_conn_ref(md_conn_t *c)
@@ -425,6 +431,7 @@ int md_conn_accept(md_server_t *srv)
             port = ntohs(a->sin6_port);
         }
         snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+        snprintf(c->peer_host, sizeof(c->peer_host), "%s", host);
     }
     uv_tcp_nodelay(&c->tcp, 1);
     md_frame_decoder_init(&c->frames, srv->cfg.max_frame);

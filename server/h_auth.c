@@ -173,7 +173,7 @@ static void become(md_req_t *req, uint64_t org, uint64_t session, uint64_t user)
 
 static const char SQL_SESSION_RESUME[] =
     "SELECT org_id, session_id, user_id, extract(epoch FROM expires_at)::bigint "
-    "FROM md_session_resume($1::bytea)";
+    "FROM md_session_resume($1::bytea, $2::int)";
 
 static void resume_done(md_req_t *req, md_db_txn_t *txn, int err)
 {
@@ -197,11 +197,12 @@ static void resume_done(md_req_t *req, md_db_txn_t *txn, int err)
 /* ---- Login with a password ------------------------------------------- */
 
 static const char SQL_LOGIN_LOOKUP[] =
-    "SELECT org_id, user_id, password_hash, failures, retry_after "
-    "FROM md_login_lookup($1, $2)";
+    "SELECT org_id, user_id, password_hash, failures, retry_after, address_failures, "
+    "address_retry_after "
+    "FROM md_login_lookup($1, $2, $3)";
 static const char SQL_LOGIN_FINISH[] =
     "SELECT session_id, extract(epoch FROM expires_at)::bigint "
-    "FROM md_login_finish($1, $2, $3::bigint, $4::bigint, $5::boolean, $6::bytea, $7::int)";
+    "FROM md_login_finish($1, $2, $3::bigint, $4::bigint, $5::boolean, $6::bytea, $7::int, $8)";
 
 static void login_finished(md_req_t *req, md_db_txn_t *txn, int err)
 {
@@ -242,14 +243,15 @@ static void login_verified(md_req_t *req)
         md_crypto_sha256_bytea(st->token, st->token_hash);
     }
     md_db_txn_t *txn = md_req_txn_anon(req);
-    const char *p[7] = {l->org,
+    const char *p[8] = {l->org,
                         l->email,
                         md_req_u64(req, st->org_id),
                         md_req_u64(req, st->user_id),
                         st->verified ? "true" : "false",
                         st->verified ? st->token_hash : NULL,
-                        md_req_i64(req, md_req_server(req)->cfg.session_ttl_seconds)};
-    if (txn == NULL || md_db_txn_add(txn, SQL_LOGIN_FINISH, 7, p) != MD_OK) {
+                        md_req_i64(req, md_req_server(req)->cfg.session_ttl_seconds),
+                        md_conn_peer_host(req->conn)};
+    if (txn == NULL || md_db_txn_add(txn, SQL_LOGIN_FINISH, 8, p) != MD_OK) {
         md_db_txn_free(txn);
         md_req_fail(req, MD_ENOMEM, NULL, NULL);
         return;
@@ -266,6 +268,16 @@ static void login_looked_up(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     PGresult *r = md_db_txn_result(txn, 0);
+    /* The address check first: its answer says nothing about the account. */
+    if (PQntuples(r) == 1 && md_res_i64(r, 0, 5) >= md_req_server(req)->cfg.max_address_failures) {
+        wipe_password(st);
+        md_log_warn("login_throttled", "peer=%s failures=%lld", md_conn_peer(req->conn),
+                    (long long)md_res_i64(r, 0, 5));
+        md_req_fail(req, MD_ETHROTTLED, NULL,
+                    "too many failed logins from your address; try again in %lld seconds",
+                    (long long)md_res_i64(r, 0, 6));
+        return;
+    }
     if (PQntuples(r) == 1) {
         if (md_res_i64(r, 0, 3) >= MAX_LOGIN_FAILURES) {
             wipe_password(st);
@@ -302,8 +314,8 @@ void md_h_login(md_req_t *req)
     if (l->session_token[0] != '\0') {
         char h[67];
         md_crypto_sha256_bytea(l->session_token, h);
-        const char *p[1] = {h};
-        if (md_db_txn_add(txn, SQL_SESSION_RESUME, 1, p) != MD_OK) {
+        const char *p[2] = {h, md_req_i64(req, md_req_server(req)->cfg.session_idle_seconds)};
+        if (md_db_txn_add(txn, SQL_SESSION_RESUME, 2, p) != MD_OK) {
             md_db_txn_free(txn);
             md_req_fail(req, MD_ENOMEM, NULL, NULL);
             return;
@@ -324,8 +336,8 @@ void md_h_login(md_req_t *req)
         return;
     }
     st->password = l->password; /* owned by the request message */
-    const char *p[2] = {l->org, l->email};
-    if (md_db_txn_add(txn, SQL_LOGIN_LOOKUP, 2, p) != MD_OK) {
+    const char *p[3] = {l->org, l->email, md_conn_peer_host(req->conn)};
+    if (md_db_txn_add(txn, SQL_LOGIN_LOOKUP, 3, p) != MD_OK) {
         md_db_txn_free(txn);
         md_req_fail(req, MD_ENOMEM, NULL, NULL);
         return;
@@ -337,6 +349,9 @@ void md_h_login(md_req_t *req)
 
 static const char SQL_LOGOUT[] = "UPDATE sessions SET revoked_at = now() "
                                  "WHERE org_id = $1::bigint AND id = $2::bigint";
+static const char SQL_LOGOUT_ALL[] =
+    "UPDATE sessions SET revoked_at = now() "
+    "WHERE org_id = $1::bigint AND user_id = $2::bigint AND revoked_at IS NULL";
 
 static void logout_done(md_req_t *req, md_db_txn_t *txn, int err)
 {
@@ -345,7 +360,10 @@ static void logout_done(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     md_auth_t *a = md_req_auth(req);
-    md_server_forget_sessions(md_req_server(req), a->org_id, 0, a->session_id);
+    if (req->msg->logout->all)
+        md_server_forget_sessions(md_req_server(req), a->org_id, a->user_id, 0);
+    else
+        md_server_forget_sessions(md_req_server(req), a->org_id, 0, a->session_id);
     Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
     if (e == NULL) {
         md_req_fail(req, MD_ENOMEM, NULL, NULL);
@@ -362,8 +380,10 @@ void md_h_logout(md_req_t *req)
 {
     md_auth_t *a = md_req_auth(req);
     md_db_txn_t *txn = md_req_txn(req);
-    const char *p[2] = {md_req_u64(req, a->org_id), md_req_u64(req, a->session_id)};
-    if (txn == NULL || md_db_txn_add(txn, SQL_LOGOUT, 2, p) != MD_OK) {
+    int all = req->msg->logout->all;
+    const char *p[2] = {md_req_u64(req, a->org_id),
+                        md_req_u64(req, all ? a->user_id : a->session_id)};
+    if (txn == NULL || md_db_txn_add(txn, all ? SQL_LOGOUT_ALL : SQL_LOGOUT, 2, p) != MD_OK) {
         md_db_txn_free(txn);
         md_req_fail(req, MD_ENOMEM, NULL, NULL);
         return;

@@ -80,6 +80,9 @@ static void usage(FILE *f)
                "  --max-frame BYTES   largest request frame (default 1048576)\n"
                "  --max-in-flight N   unanswered requests per connection (default 64)\n"
                "  --session-ttl SECS  session lifetime (default 43200)\n"
+               "  --session-idle SECS a session unused this long expires (default 7200)\n"
+               "  --max-address-failures N  failed logins per source address in 15 minutes\n"
+               "                      before it must wait (default 50)\n"
                "  --idle-timeout SECS close connections idle this long (default 600)\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  --version, --help\n");
@@ -159,6 +162,12 @@ static int parse_args(int argc, char **argv, int first, options_t *o)
         } else if (strcmp(a, "--session-ttl") == 0) {
             NUM_VALUE(60, 90L * 24 * 3600);
             o->server.session_ttl_seconds = (int)n;
+        } else if (strcmp(a, "--session-idle") == 0) {
+            NUM_VALUE(2, 90L * 24 * 3600);
+            o->server.session_idle_seconds = (int)n;
+        } else if (strcmp(a, "--max-address-failures") == 0) {
+            NUM_VALUE(1, 1000000);
+            o->server.max_address_failures = (int)n;
         } else if (strcmp(a, "--idle-timeout") == 0) {
             NUM_VALUE(1, 7L * 24 * 3600);
             o->server.idle_ms = (uint64_t)n * 1000;

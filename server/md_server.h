@@ -23,15 +23,17 @@ typedef struct md_conn md_conn_t;
 typedef struct md_server md_server_t;
 
 typedef struct {
-    char listen[300];        /* HOST:PORT */
-    size_t max_frame;        /* payload bytes */
-    uint32_t max_in_flight;  /* unanswered requests per connection */
-    size_t output_soft_cap;  /* stop reading above this much queued output */
-    size_t output_hard_cap;  /* close above this */
-    uint64_t handshake_ms;   /* TLS handshake deadline */
-    uint64_t idle_ms;        /* close after this long without a request */
-    int session_ttl_seconds; /* absolute session lifetime */
-    int max_connections;     /* total */
+    char listen[300];         /* HOST:PORT */
+    size_t max_frame;         /* payload bytes */
+    uint32_t max_in_flight;   /* unanswered requests per connection */
+    size_t output_soft_cap;   /* stop reading above this much queued output */
+    size_t output_hard_cap;   /* close above this */
+    uint64_t handshake_ms;    /* TLS handshake deadline */
+    uint64_t idle_ms;         /* close after this long without a request */
+    int session_ttl_seconds;  /* absolute session lifetime */
+    int session_idle_seconds; /* a session unused this long expires */
+    int max_address_failures; /* failed logins per address per 15 minutes */
+    int max_connections;      /* total */
 } md_server_config_t;
 
 void md_server_config_defaults(md_server_config_t *cfg);
@@ -87,6 +89,8 @@ md_conn_state_t md_conn_state(const md_conn_t *c);
 void md_conn_set_state(md_conn_t *c, md_conn_state_t st);
 md_auth_t *md_conn_auth(md_conn_t *c);
 const char *md_conn_peer(const md_conn_t *c);
+/* The peer's address without the port ("" when unknown). */
+const char *md_conn_peer_host(const md_conn_t *c);
 void md_conn_ref(md_conn_t *c);
 void md_conn_unref(md_conn_t *c);
 /* Queue a ServerMessage; closes the connection after sending when

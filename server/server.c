@@ -21,6 +21,8 @@ void md_server_config_defaults(md_server_config_t *cfg)
     cfg->handshake_ms = 10000;
     cfg->idle_ms = 600000;
     cfg->session_ttl_seconds = 12 * 3600;
+    cfg->session_idle_seconds = 2 * 3600;
+    cfg->max_address_failures = 50;
     cfg->max_connections = 20000;
 }
 

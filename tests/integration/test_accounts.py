@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -169,6 +170,58 @@ def test_logout_ends_the_session_everywhere(server, admin):
     shutil.copytree(saved, c.state_dir)
     refused(c.ctl("whoami"), "UNAUTHENTICATED")
     # Other sessions of the same user are not affected.
+    assert admin.whoami()["user"]["email"] == ADMIN_EMAIL
+
+
+def test_logout_all_ends_every_session_of_the_user(server, admin, pb):
+    person = server.make_user(admin)
+    second = server.client()
+    second.login(person.email, person.password)
+    raw = harness.RawConn(pb, server.port, server.ca_path)
+    try:
+        assert raw.hello().status.code == pb.OK
+        assert raw.login(person.email, person.password).status.code == pb.OK
+        cp = person.client.ctl("logout", "--all")
+        assert cp.returncode == 0, harness.describe(cp, "logout --all")
+        assert "every session" in cp.stdout
+        # The other client's saved session and the live connection are done.
+        refused(second.ctl("whoami"), "UNAUTHENTICATED")
+        r = raw.call("whoami")
+        assert pb.Code.Name(r.status.code) == "UNAUTHENTICATED", r.status
+    finally:
+        raw.close()
+    # Other users are not affected.
+    assert admin.whoami()["user"]["email"] == ADMIN_EMAIL
+
+
+def test_idle_session_expires(server_factory):
+    srv = server_factory(start=False)
+    srv.start(extra_args=["--session-idle", "3"])
+    c = srv.login_admin()
+    # Use keeps the session alive past the idle time...
+    for _ in range(3):
+        time.sleep(1.2)
+        assert c.whoami()["user"]["email"] == ADMIN_EMAIL
+    # ...and leaving it unused ends it, for requests and for resumption.
+    time.sleep(4)
+    refused(c.ctl("whoami"), "UNAUTHENTICATED")
+
+
+def test_failed_logins_are_throttled_per_address(server_factory):
+    srv = server_factory(start=False)
+    srv.start(extra_args=["--max-address-failures", "3"])
+    admin = srv.login_admin()
+    person = srv.make_user(admin)
+    c = srv.client()
+    # Three failures against three different accounts (none reaches the
+    # per-account limit)...
+    for i in range(3):
+        refused(login_cp(c, "nobody%d@acme.test" % i, "wrong password"), "UNAUTHENTICATED")
+    # ...and this address must wait, even with a right password.
+    cp = login_cp(c, person.email, person.password)
+    refused(cp, "RESOURCE_EXHAUSTED")
+    assert "from your address" in cp.stderr
+    # Sessions already open are not affected.
     assert admin.whoami()["user"]["email"] == ADMIN_EMAIL
 
 
