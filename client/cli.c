@@ -250,6 +250,13 @@ static const command_t commands[] = {
      SPEC(opts_logout, 0, 0, NULL)},
     {NULL, "whoami", md_cmd_whoami, "whoami", "Show who you are logged in as",
      "Show the user, organization and expiry of the saved session.", SPEC(opts_plain, 0, 0, NULL)},
+    {"password", "change", md_cmd_password_change, "password change [--password-stdin]",
+     "Change your password",
+     "Change your own password: give the current one, then the new one (at least\n"
+     "10 characters; asked twice on the terminal). With --password-stdin, give\n"
+     "them on two lines of standard input. Your other sessions end; this one\n"
+     "goes on.",
+     SPEC(opts_invite_accept, 0, 0, NULL)},
     {"invite", "accept", md_cmd_invite_accept, "invite accept CODE [--password-stdin]",
      "Accept an invitation, set your password and log in",
      "Redeem the invitation CODE you were given, choose your password (at least\n"
@@ -289,6 +296,13 @@ static const command_t commands[] = {
      "Deactivate a user (admin)",
      "Deactivate a user: their sessions end at once and they can no longer log\n"
      "in. Only admins may, and not on themselves.",
+     SPEC(opts_plain, 1, 1, pos_id)},
+    {"user", "reset-password", md_cmd_user_reset_password, "user reset-password ID",
+     "Make a user choose a new password (admin)",
+     "The user's password stops working and their sessions end at once; the\n"
+     "one-time code printed (valid 7 days) lets them set a new password with\n"
+     "'mentorctl invite accept CODE'. Earlier codes stop working. Only admins\n"
+     "may, and not on themselves (use 'password change').",
      SPEC(opts_plain, 1, 1, pos_id)},
     {"program", "create", md_cmd_program_create, "program create --name NAME [FIELD OPTIONS]",
      "Create a program in state draft (admin)",
@@ -403,6 +417,7 @@ static const command_t commands[] = {
 };
 
 static const group_t groups[] = {
+    {"password", "Your password"},
     {"invite", "Accept an invitation"},
     {"org", "Organizations"},
     {"user", "Users of your organization"},

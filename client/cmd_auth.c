@@ -349,3 +349,47 @@ int md_cmd_whoami(md_ctx_t *c, const md_args_t *a)
     mentor__v1__server_message__free_unpacked(msg, NULL);
     return rc;
 }
+
+/* "password change": the current password, then the new one (asked twice
+ * on a terminal); with --password-stdin, two lines: current, then new. */
+int md_cmd_password_change(md_ctx_t *c, const md_args_t *a)
+{
+    char current[PASSWORD_LEN];
+    char next[PASSWORD_LEN];
+    Mentor__V1__ServerMessage *msg = NULL;
+    int rc = MD_EXIT_OK;
+    if (md_args_has(a, "password-stdin")) {
+        int r1 = read_line(stdin, current, sizeof(current));
+        int r2 = r1 == MD_OK ? read_line(stdin, next, sizeof(next)) : r1;
+        if (r1 != MD_OK || r2 != MD_OK)
+            rc = md_ctx_usage(c,
+                              "--password-stdin: give the current password and the new one "
+                              "on two lines (each at most %d bytes)",
+                              PASSWORD_LEN - 1);
+    } else if (!isatty(STDIN_FILENO)) {
+        rc = md_ctx_usage(c, "standard input is not a terminal: pass the current and the new "
+                             "password on two lines with --password-stdin");
+    } else if (prompt_no_echo("Current password: ", current, sizeof(current)) != MD_OK) {
+        fprintf(stderr, "mentorctl: could not read the password from the terminal\n");
+        rc = MD_EXIT_USAGE;
+    } else {
+        rc = read_password(c, a, 1, next, sizeof(next));
+    }
+    if (rc == MD_EXIT_OK)
+        rc = md_ctx_connect(c, 1);
+    if (rc == MD_EXIT_OK) {
+        Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
+        Mentor__V1__PasswordChange pc = MENTOR__V1__PASSWORD_CHANGE__INIT;
+        pc.current_password = current;
+        pc.new_password = next;
+        req.kind_case = MENTOR__V1__REQUEST__KIND_PASSWORD_CHANGE;
+        req.password_change = &pc;
+        rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_EMPTY, &msg);
+    }
+    explicit_bzero(current, sizeof(current));
+    explicit_bzero(next, sizeof(next));
+    mentor__v1__server_message__free_unpacked(msg, NULL);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    return logged_out(c, "Password changed. Your other sessions have ended.");
+}

@@ -47,6 +47,38 @@ static int print_user(md_ctx_t *c, const Mentor__V1__User *u)
     return rc;
 }
 
+/* The answer to an invitation or (reset) a password reset: the user and
+ * the one-time code. */
+static int print_invite_reply(md_ctx_t *c, const Mentor__V1__UserInviteReply *r, int reset)
+{
+    int rc = MD_EXIT_OK;
+    if (c->json) {
+        md_json_t j;
+        md_json_init(&j);
+        md_json_begin_object(&j, NULL);
+        md_json_user(&j, "user", r->user);
+        md_json_string(&j, "invite_code", r->invite_code);
+        md_json_time(&j, "invite_expires_at", r->invite_expires_at);
+        md_json_end_object(&j);
+        rc = md_ctx_print_json(c, &j);
+        md_json_free(&j);
+        return rc;
+    }
+    char expires[MD_TIME_LEN];
+    if (r->user != NULL && reset)
+        md_out_line(stdout,
+                    "Reset the password of %s (%s, user id %llu); their sessions have ended.",
+                    r->user->email, r->user->display_name, (unsigned long long)r->user->id);
+    else if (r->user != NULL)
+        md_out_line(stdout, "Invited %s (%s) as %s, user id %llu.", r->user->email,
+                    r->user->display_name, md_role_name(r->user->role),
+                    (unsigned long long)r->user->id);
+    md_out_line(stdout, "Invite code: %s (expires %s)", r->invite_code,
+                md_time_text(r->invite_expires_at, expires));
+    md_invite_hint(c, r->invite_code, r->user != NULL ? r->user->display_name : "them");
+    return rc;
+}
+
 int md_cmd_user_invite(md_ctx_t *c, const md_args_t *a)
 {
     Mentor__V1__ServerMessage *msg = NULL;
@@ -78,27 +110,32 @@ int md_cmd_user_invite(md_ctx_t *c, const md_args_t *a)
     rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_USER_INVITE, &msg);
     if (rc != MD_EXIT_OK)
         return rc;
-    const Mentor__V1__UserInviteReply *r = msg->response->user_invite;
-    if (c->json) {
-        md_json_t j;
-        md_json_init(&j);
-        md_json_begin_object(&j, NULL);
-        md_json_user(&j, "user", r->user);
-        md_json_string(&j, "invite_code", r->invite_code);
-        md_json_time(&j, "invite_expires_at", r->invite_expires_at);
-        md_json_end_object(&j);
-        rc = md_ctx_print_json(c, &j);
-        md_json_free(&j);
-    } else {
-        char expires[MD_TIME_LEN];
-        if (r->user != NULL)
-            md_out_line(stdout, "Invited %s (%s) as %s, user id %llu.", r->user->email,
-                        r->user->display_name, md_role_name(r->user->role),
-                        (unsigned long long)r->user->id);
-        md_out_line(stdout, "Invite code: %s (expires %s)", r->invite_code,
-                    md_time_text(r->invite_expires_at, expires));
-        md_invite_hint(c, r->invite_code, r->user != NULL ? r->user->display_name : "them");
-    }
+    rc = print_invite_reply(c, msg->response->user_invite, 0);
+    mentor__v1__server_message__free_unpacked(msg, NULL);
+    return rc;
+}
+
+/* "user reset-password ID": the user's password and sessions end; a new
+ * one-time code lets them set another. */
+int md_cmd_user_reset_password(md_ctx_t *c, const md_args_t *a)
+{
+    Mentor__V1__ServerMessage *msg = NULL;
+    uint64_t id = 0;
+    int rc = md_ctx_parse_id(c, a->pos[0], "user id", &id);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    rc = md_ctx_connect(c, 1);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
+    Mentor__V1__UserResetPassword reset = MENTOR__V1__USER_RESET_PASSWORD__INIT;
+    reset.id = id;
+    req.kind_case = MENTOR__V1__REQUEST__KIND_USER_RESET_PASSWORD;
+    req.user_reset_password = &reset;
+    rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_USER_INVITE, &msg);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    rc = print_invite_reply(c, msg->response->user_invite, 1);
     mentor__v1__server_message__free_unpacked(msg, NULL);
     return rc;
 }

@@ -43,8 +43,9 @@ int md_ctx_connect(md_ctx_t *c, int with_session);
  * unless missing_ok, when it leaves c->session.token empty. */
 int md_ctx_load_session(md_ctx_t *c, int missing_ok);
 /* Send req and wait for its answer whatever its status. Returns
- * MD_EXIT_OK with *msg set (the caller frees it), or MD_EXIT_CONN after
- * reporting the failure. */
+ * MD_EXIT_OK with *msg set (the caller frees it), or after reporting the
+ * failure MD_EXIT_REFUSED (req is larger than the server accepts, so it
+ * was not sent) or MD_EXIT_CONN. */
 int md_ctx_send(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__ServerMessage **msg);
 /* Send req and insist on success: returns MD_EXIT_OK with *msg holding a
  * response whose result is want; otherwise reports the refusal (exit 1) or
@@ -96,6 +97,8 @@ void md_invite_hint(md_ctx_t *c, const char *code, const char *who);
 /* The handlers, one per command. */
 int md_cmd_login(md_ctx_t *c, const md_args_t *a);
 int md_cmd_logout(md_ctx_t *c, const md_args_t *a);
+int md_cmd_password_change(md_ctx_t *c, const md_args_t *a);
+int md_cmd_user_reset_password(md_ctx_t *c, const md_args_t *a);
 int md_cmd_whoami(md_ctx_t *c, const md_args_t *a);
 int md_cmd_invite_accept(md_ctx_t *c, const md_args_t *a);
 int md_cmd_org_show(md_ctx_t *c, const md_args_t *a);

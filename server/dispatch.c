@@ -47,6 +47,9 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(PARTICIPANT_IMPORT, "participant_import", md_h_participant_import,
         MENTOR__V1__ROLE__COORDINATOR, 0),
     ROW(USER_IMPORT, "user_import", md_h_user_import, MENTOR__V1__ROLE__ADMIN, 0),
+    ROW(USER_RESET_PASSWORD, "user_reset_password", md_h_user_reset_password,
+        MENTOR__V1__ROLE__ADMIN, 0),
+    ROW(PASSWORD_CHANGE, "password_change", md_h_password_change, MENTOR__V1__ROLE__MEMBER, 0),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

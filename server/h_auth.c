@@ -475,3 +475,155 @@ void md_h_invite_accept(md_req_t *req)
     if (md_req_work(req, invite_hash_work, invite_hashed) != MD_OK)
         md_req_fail(req, MD_EINTERNAL, NULL, NULL);
 }
+
+/* ---- PasswordChange --------------------------------------------------- */
+
+static const char SQL_PASSWORD_READ[] =
+    "SELECT password_hash FROM users WHERE org_id = $1::bigint AND id = $2::bigint";
+/* Only if the hash is still the one checked, so two changes at once cannot
+ * both win; the caller's other sessions end. */
+static const char SQL_PASSWORD_WRITE[] =
+    "UPDATE users SET password_hash = $3 WHERE org_id = $1::bigint AND id = $2::bigint "
+    "AND password_hash = $4 RETURNING id";
+static const char SQL_SESSIONS_END_OTHERS[] =
+    "UPDATE sessions SET revoked_at = now() WHERE org_id = $1::bigint AND user_id = $2::bigint "
+    "AND id <> $3::bigint AND revoked_at IS NULL";
+
+typedef struct {
+    char *current; /* arena copies of the passwords, wiped when done */
+    char *next;
+    char *stored;
+    char pwhash[MD_PWHASH_MAX];
+    int verified;
+    int hashed;
+} pwchange_t;
+
+static void pwchange_wipe(pwchange_t *st)
+{
+    if (st->current != NULL)
+        OPENSSL_cleanse(st->current, strlen(st->current));
+    if (st->next != NULL)
+        OPENSSL_cleanse(st->next, strlen(st->next));
+}
+
+static void reply_empty(md_req_t *req)
+{
+    Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
+    if (e == NULL) {
+        md_req_fail(req, MD_ENOMEM, NULL, NULL);
+        return;
+    }
+    mentor__v1__empty__init(e);
+    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
+    resp.result_case = MENTOR__V1__RESPONSE__RESULT_EMPTY;
+    resp.empty = e;
+    md_req_reply(req, &resp);
+}
+
+static void pwchange_written(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    if (err != MD_OK) {
+        md_req_fail_db(req, txn, err, NULL);
+        return;
+    }
+    if (PQntuples(md_db_txn_result(txn, MD_REQ_FIRST)) != 1) {
+        md_req_fail(req, MD_EDBDOWN, NULL,
+                    "the password was changed at the same time by another request; try again");
+        return;
+    }
+    md_auth_t *a = md_req_auth(req);
+    md_log_info("password_changed", "org=%llu user=%llu", (unsigned long long)a->org_id,
+                (unsigned long long)a->user_id);
+    reply_empty(req);
+}
+
+static void pwchange_work(md_req_t *req)
+{
+    pwchange_t *st = req->state;
+    st->verified = md_crypto_verify_password(st->stored, st->current);
+    st->hashed =
+        st->verified && md_crypto_hash_password(st->next, st->pwhash, sizeof(st->pwhash)) == MD_OK;
+    pwchange_wipe(st);
+}
+
+static void pwchange_checked(md_req_t *req)
+{
+    pwchange_t *st = req->state;
+    if (!st->verified) {
+        md_req_fail(req, MD_EINVAL, "password_change.current_password",
+                    "the current password is not right");
+        return;
+    }
+    if (!st->hashed) {
+        md_req_fail(req, MD_EINTERNAL, NULL, NULL);
+        return;
+    }
+    md_auth_t *a = md_req_auth(req);
+    const char *p[4] = {md_req_u64(req, a->org_id), md_req_u64(req, a->user_id), st->pwhash,
+                        st->stored};
+    const char *ps[3] = {p[0], p[1], md_req_u64(req, a->session_id)};
+    md_db_txn_t *txn = md_req_txn(req);
+    if (txn == NULL || md_db_txn_add(txn, SQL_PASSWORD_WRITE, 4, p) != MD_OK ||
+        md_db_txn_add(txn, SQL_SESSIONS_END_OTHERS, 3, ps) != MD_OK) {
+        md_db_txn_free(txn);
+        md_req_fail(req, MD_ENOMEM, NULL, NULL);
+        return;
+    }
+    md_req_submit(req, txn, pwchange_written);
+}
+
+static void pwchange_read(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    pwchange_t *st = req->state;
+    if (err != MD_OK) {
+        pwchange_wipe(st);
+        md_req_fail_db(req, txn, err, NULL);
+        return;
+    }
+    PGresult *r = md_db_txn_result(txn, MD_REQ_FIRST);
+    st->stored = PQntuples(r) == 1 ? md_res_str(req, r, 0, 0) : NULL;
+    if (md_req_work(req, pwchange_work, pwchange_checked) != MD_OK) {
+        pwchange_wipe(st);
+        md_req_fail(req, MD_EINTERNAL, NULL, NULL);
+    }
+}
+
+void md_h_password_change(md_req_t *req)
+{
+    Mentor__V1__PasswordChange *pc = req->msg->password_change;
+    size_t cl = strlen(pc->current_password), nl = strlen(pc->new_password);
+    if (cl == 0 || cl > PASSWORD_MAX) {
+        md_req_fail(req, MD_EINVAL, "password_change.current_password",
+                    "the current password is required");
+        return;
+    }
+    if (nl < PASSWORD_MIN || nl > PASSWORD_MAX) {
+        md_req_fail(req, MD_EINVAL, "password_change.new_password",
+                    "the password must be %d to %d characters long", PASSWORD_MIN, PASSWORD_MAX);
+        return;
+    }
+    if (strcmp(pc->current_password, pc->new_password) == 0) {
+        md_req_fail(req, MD_EINVAL, "password_change.new_password",
+                    "the new password must differ from the current one");
+        return;
+    }
+    pwchange_t *st = md_req_alloc(req, sizeof(*st));
+    if (st == NULL) {
+        md_req_fail(req, MD_ENOMEM, NULL, NULL);
+        return;
+    }
+    memset(st, 0, sizeof(*st));
+    st->current = pc->current_password; /* owned by the request message */
+    st->next = pc->new_password;
+    req->state = st;
+    md_auth_t *a = md_req_auth(req);
+    const char *p[2] = {md_req_u64(req, a->org_id), md_req_u64(req, a->user_id)};
+    md_db_txn_t *txn = md_req_txn(req);
+    if (txn == NULL || md_db_txn_add(txn, SQL_PASSWORD_READ, 2, p) != MD_OK) {
+        md_db_txn_free(txn);
+        pwchange_wipe(st);
+        md_req_fail(req, MD_ENOMEM, NULL, NULL);
+        return;
+    }
+    md_req_submit(req, txn, pwchange_read);
+}

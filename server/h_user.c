@@ -85,9 +85,16 @@ static void invite_done(md_req_t *req, md_db_txn_t *txn, int err)
     }
     PGresult *r = md_db_txn_result(txn, MD_REQ_FIRST);
     if (PQntuples(r) != 1) {
-        md_req_fail(req, MD_EINTERNAL, NULL, NULL);
+        if (req->entry->kind == MENTOR__V1__REQUEST__KIND_USER_RESET_PASSWORD)
+            md_req_fail(req, MD_ENOTFOUND, "user_reset_password.id",
+                        "no such active user in your organization");
+        else
+            md_req_fail(req, MD_EINTERNAL, NULL, NULL);
         return;
     }
+    if (req->entry->kind == MENTOR__V1__REQUEST__KIND_USER_RESET_PASSWORD)
+        md_server_forget_sessions(md_req_server(req), md_req_auth(req)->org_id,
+                                  req->msg->user_reset_password->id, 0);
     Mentor__V1__UserInviteReply *ir = md_req_alloc(req, sizeof(*ir));
     if (ir == NULL) {
         md_req_fail(req, MD_ENOMEM, NULL, NULL);
@@ -327,4 +334,51 @@ void md_h_user_deactivate(md_req_t *req)
         return;
     }
     md_req_submit(req, txn, deactivate_done);
+}
+
+/* ---- reset password -------------------------------------------------- */
+
+static const char SQL_USER_RESET[] =
+    "WITH u AS (UPDATE users SET password_hash = NULL "
+    "  WHERE org_id = $1::bigint AND id = $2::bigint AND active RETURNING *), "
+    "s AS (UPDATE sessions SET revoked_at = now() WHERE org_id = $1::bigint "
+    "  AND user_id IN (SELECT id FROM u) AND revoked_at IS NULL), "
+    "old AS (UPDATE invites SET used_at = now() WHERE org_id = $1::bigint "
+    "  AND user_id IN (SELECT id FROM u) AND used_at IS NULL), "
+    "inv AS (INSERT INTO invites (org_id, user_id, code_hash, created_by, expires_at) "
+    "  SELECT $1::bigint, u.id, $3::bytea, $4::bigint, now() + interval '7 days' FROM u "
+    "  RETURNING expires_at) "
+    "SELECT " MD_USER_COLS ", extract(epoch FROM inv.expires_at)::bigint FROM u, inv";
+
+void md_h_user_reset_password(md_req_t *req)
+{
+    Mentor__V1__UserResetPassword *ur = req->msg->user_reset_password;
+    md_auth_t *a = md_req_auth(req);
+    if (ur->id == 0) {
+        md_req_fail(req, MD_EINVAL, "user_reset_password.id", "a user id is required");
+        return;
+    }
+    if (ur->id == a->user_id) {
+        md_req_fail(req, MD_ESTATE, "user_reset_password.id",
+                    "to change your own password, use PasswordChange");
+        return;
+    }
+    invite_state_t *st = md_req_alloc(req, sizeof(*st));
+    if (st == NULL || md_crypto_code(st->code, sizeof(st->code), MD_INVITE_BYTES) != MD_OK) {
+        md_req_fail(req, MD_EINTERNAL, NULL, NULL);
+        return;
+    }
+    st->email[0] = '\0';
+    req->state = st;
+    char code_hash[67];
+    md_crypto_sha256_bytea(st->code, code_hash);
+    const char *p[4] = {md_req_u64(req, a->org_id), md_req_u64(req, ur->id), code_hash,
+                        md_req_u64(req, a->user_id)};
+    md_db_txn_t *txn = md_req_txn(req);
+    if (txn == NULL || md_db_txn_add(txn, SQL_USER_RESET, 4, p) != MD_OK) {
+        md_db_txn_free(txn);
+        md_req_fail(req, MD_ENOMEM, NULL, NULL);
+        return;
+    }
+    md_req_submit(req, txn, invite_done);
 }

@@ -44,6 +44,8 @@ void md_h_user_list(md_req_t *req);
 void md_h_user_show(md_req_t *req);
 void md_h_user_update(md_req_t *req);
 void md_h_user_deactivate(md_req_t *req);
+void md_h_user_reset_password(md_req_t *req);
+void md_h_password_change(md_req_t *req);
 void md_h_program_create(md_req_t *req);
 void md_h_program_list(md_req_t *req);
 void md_h_program_show(md_req_t *req);

@@ -194,6 +194,63 @@ def test_logout_all_ends_every_session_of_the_user(server, admin, pb):
     assert admin.whoami()["user"]["email"] == ADMIN_EMAIL
 
 
+def test_password_change(server, admin):
+    person = server.make_user(admin)
+    other = server.client()
+    other.login(person.email, person.password)
+    new = "new-" + harness.unique("pw")
+    c = person.client
+    # A wrong current password, a short new one, and the same one are refused.
+    c.fail("password", "change", "--password-stdin", input="wrong password\n%s\n" % new,
+           code="INVALID_ARGUMENT")
+    c.fail("password", "change", "--password-stdin",
+           input="%s\nshort\n" % person.password, code="INVALID_ARGUMENT")
+    c.fail("password", "change", "--password-stdin",
+           input="%s\n%s\n" % (person.password, person.password), code="INVALID_ARGUMENT")
+    cp = c.ctl("password", "change", "--password-stdin",
+               input="%s\n%s\n" % (person.password, new))
+    assert cp.returncode == 0, harness.describe(cp, "password change")
+    # This session goes on; the other one has ended; only the new password works.
+    assert c.whoami()["user"]["email"] == person.email
+    refused(other.ctl("whoami"), "UNAUTHENTICATED")
+    refused(login_cp(server.client(), person.email, person.password), "UNAUTHENTICATED")
+    server.client().login(person.email, new)
+    # Not on the command line, and not without a terminal or --password-stdin.
+    cp = c.ctl("password", "change", input="")
+    assert cp.returncode == 2, harness.describe(cp, "no terminal")
+
+
+def test_admin_resets_a_password(server, admin, pb):
+    person = server.make_user(admin)
+    raw = harness.RawConn(pb, server.port, server.ca_path)
+    try:
+        assert raw.hello().status.code == pb.OK
+        assert raw.login(person.email, person.password).status.code == pb.OK
+        first = admin.ok("user", "reset-password", str(person.user["id"]))
+        second = admin.ok("user", "reset-password", str(person.user["id"]))
+        assert first["invite_code"] != second["invite_code"]
+        assert second["user"]["invite_pending"] is True
+        # Sessions ended at once; the old password and the first code are dead.
+        assert pb.Code.Name(raw.call("whoami").status.code) == "UNAUTHENTICATED"
+    finally:
+        raw.close()
+    refused(person.client.ctl("whoami"), "UNAUTHENTICATED")
+    refused(login_cp(server.client(), person.email, person.password), "UNAUTHENTICATED")
+    c = server.client()
+    c.fail("invite", "accept", first["invite_code"], "--password-stdin",
+           input="another password 1\n", code="NOT_FOUND")
+    cp = c.ctl("invite", "accept", second["invite_code"], "--password-stdin",
+               input="another password 2\n")
+    assert cp.returncode == 0, harness.describe(cp, "accept the reset code")
+    assert c.whoami()["user"]["email"] == person.email
+    # Not on yourself, not by a member, not for an unknown id.
+    me = admin.whoami()["user"]["id"]
+    admin.fail("user", "reset-password", str(me), code="FAILED_PRECONDITION")
+    person.client.login(person.email, "another password 2")
+    person.client.fail("user", "reset-password", str(me), code="PERMISSION_DENIED")
+    admin.fail("user", "reset-password", "9000000000000", code="NOT_FOUND")
+
+
 def test_idle_session_expires(server_factory):
     srv = server_factory(start=False)
     srv.start(extra_args=["--session-idle", "3"])

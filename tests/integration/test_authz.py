@@ -47,6 +47,8 @@ PERMISSIONS = {
     "profile_update": ("MEMBER", False),
     "participant_import": ("COORDINATOR", False),
     "user_import": ("ADMIN", False),
+    "user_reset_password": ("ADMIN", False),
+    "password_change": ("MEMBER", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}
@@ -132,6 +134,7 @@ def test_other_org_sees_nothing_of_org_a(world, pb):
     b.check(problems, "user_show", "NOT_FOUND", id=a_member.id)
     b.check(problems, "user_update", "NOT_FOUND", id=a_member.id, display_name="X")
     b.check(problems, "user_deactivate", "NOT_FOUND", id=a_member.id)
+    b.check(problems, "user_reset_password", "NOT_FOUND", id=a_member.id)
     b.check(problems, "program_show", "NOT_FOUND", id=prog.id)
     b.check(problems, "program_update", "NOT_FOUND", pb.ProgramUpdate(
         id=prog.id, program=pb.Program(name="stolen"), update_mask=["name"]))
