@@ -47,6 +47,13 @@ typedef struct {
     }
 
 static const md_opt_t opts_plain[] = {OPT_JSON, OPT_HELP};
+static const md_opt_t opts_token_create[] = {
+    {"name", 0, MD_OPT_VALUE, 1, "NAME", "what the token is for, e.g. nightly-report"},
+    {"scope", 0, MD_OPT_VALUE, 1, "SCOPE", "read (list and show only) or write"},
+    {"expires-days", 0, MD_OPT_VALUE, 0, "DAYS", "lifetime, 1-365 (default 90)"},
+    OPT_JSON,
+    OPT_HELP,
+};
 static const md_opt_t opts_logout[] = {
     {"all", 0, MD_OPT_FLAG, 0, NULL, "end every session of yours, on every device"},
     OPT_JSON,
@@ -257,6 +264,21 @@ static const command_t commands[] = {
      "them on two lines of standard input. Your other sessions end; this one\n"
      "goes on.",
      SPEC(opts_invite_accept, 0, 0, NULL)},
+    {"token", "create", md_cmd_token_create,
+     "token create --name NAME --scope read|write [--expires-days DAYS]",
+     "Make an API token for scripts",
+     "Make an API token: a credential for automation, used by setting\n"
+     "MENTORCTL_TOKEN=SECRET in the environment of mentorctl. The secret is\n"
+     "printed once. A read token may only list and show; a write token may do\n"
+     "what you may. Tokens do not expire when idle; they end at their expiry,\n"
+     "when revoked, or when your account is deactivated or reset. Only from a\n"
+     "session opened with your password.",
+     SPEC(opts_token_create, 0, 0, NULL)},
+    {"token", "list", md_cmd_token_list, "token list", "List your API tokens",
+     "List your API tokens, newest first: id, name, scope, dates, status.",
+     SPEC(opts_plain, 0, 0, NULL)},
+    {"token", "revoke", md_cmd_token_revoke, "token revoke ID", "Revoke one of your API tokens",
+     "End one of your API tokens at once.", SPEC(opts_plain, 1, 1, pos_id)},
     {"invite", "accept", md_cmd_invite_accept, "invite accept CODE [--password-stdin]",
      "Accept an invitation, set your password and log in",
      "Redeem the invitation CODE you were given, choose your password (at least\n"
@@ -418,6 +440,7 @@ static const command_t commands[] = {
 
 static const group_t groups[] = {
     {"password", "Your password"},
+    {"token", "API tokens for automation"},
     {"invite", "Accept an invitation"},
     {"org", "Organizations"},
     {"user", "Users of your organization"},

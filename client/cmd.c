@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "md_directory.h"
@@ -152,6 +153,16 @@ int md_ctx_load_session(md_ctx_t *c, int missing_ok)
 {
     char err[MD_PATH_LEN + 128];
     char msg[MD_SERVER_LEN * 2 + 128];
+    /* An API token in the environment stands in for the saved session,
+     * for this command only; it is never written anywhere. */
+    const char *token = getenv("MENTORCTL_TOKEN");
+    if (token != NULL && token[0] != '\0') {
+        if (strlen(token) >= sizeof(c->session.token))
+            return md_ctx_usage(c, "MENTORCTL_TOKEN is too long to be a token");
+        snprintf(c->session.server, sizeof(c->session.server), "%s", c->ep.name);
+        snprintf(c->session.token, sizeof(c->session.token), "%s", token);
+        return MD_EXIT_OK;
+    }
     int rc = md_session_load(&c->paths, &c->session, err, sizeof(err));
     if (rc == MD_ENOTFOUND && missing_ok)
         return MD_EXIT_OK;
@@ -237,11 +248,13 @@ int md_ctx_connect(md_ctx_t *c, int with_session)
 int md_ctx_send(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__ServerMessage **msg)
 {
     *msg = NULL;
-    if (md_net_call(c->net, req, msg) != MD_OK) {
-        conn_error(md_net_error(c->net));
-        return MD_EXIT_CONN;
-    }
-    return MD_EXIT_OK;
+    int rc = md_net_call(c->net, req, msg);
+    if (rc == MD_OK)
+        return MD_EXIT_OK;
+    conn_error(md_net_error(c->net));
+    /* A request too large to send is refused here, not lost on the way:
+     * the connection is fine, so it is not a connection failure. */
+    return rc == MD_EINVAL ? MD_EXIT_REFUSED : MD_EXIT_CONN;
 }
 
 int md_ctx_call(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__Response__ResultCase want,

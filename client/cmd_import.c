@@ -4,13 +4,17 @@
  * and one engine here drives them; what differs (the columns, the request
  * carrying the rows, the counts in the summary) is described by an
  * import_kind_t. The file is streamed: records are read, converted and
- * sent in batches of BATCH_ROWS under one random import id, so memory
- * stays bounded however long the file is; a final request asks the server
- * to check the file as a whole and apply it. A record the client itself
- * cannot read is never sent; unless --skip-invalid was given, its
- * presence turns the final request into a dry run, so that the server
- * still reports everything it finds but nothing is written. Export writes
- * a program's participants back as the file import reads. */
+ * sent in batches under one random import id, so memory stays bounded
+ * however long the file is; a final request asks the server to check the
+ * file as a whole and apply it. A batch ends at BATCH_ROWS rows, or
+ * earlier when one more row would take the request past a byte budget
+ * well under the server's frame limit, so that long rows cannot make a
+ * request the server must refuse; a row too large to fit a request on its
+ * own is a problem of that row. A record the client itself cannot read is
+ * never sent; unless --skip-invalid was given, its presence turns the
+ * final request into a dry run, so that the server still reports
+ * everything it finds but nothing is written. Export writes a program's
+ * participants back as the file import reads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -29,6 +33,18 @@
 
 #define BATCH_ROWS    500
 #define PROGRESS_FROM 1000
+/* The byte budget of a request is a quarter of the server's frame limit
+ * (the protocol's default when the server did not say), and at most
+ * BATCH_BYTES: room to spare whatever the encoding adds, and requests
+ * small enough to keep the server's memory per connection low. */
+#define BATCH_BYTES   (256u * 1024u)
+#define DEFAULT_FRAME (1024u * 1024u)
+/* What a request holds besides its rows (ids, flags, the column names),
+ * generously: the budget for rows is the budget less this. */
+#define REQUEST_RESERVE 1024u
+/* What a row adds to a request besides its own encoding: its field tag
+ * and its length. */
+#define ROW_FRAMING 6u
 
 typedef struct import import_t;
 
@@ -50,8 +66,12 @@ typedef struct {
     /* Convert the record just read and append it to the batch. MD_OK,
      * MD_EINVAL (problems in im->issues, nothing appended) or MD_ENOMEM. */
     int (*add)(import_t *im, const md_csv_reader_t *rd);
-    /* Free the rows of the batch. */
-    void (*clear)(import_t *im);
+    /* Free the rows of the batch from index from on. */
+    void (*clear)(import_t *im, size_t from);
+    /* The encoded size of row i of the batch. */
+    size_t (*row_size)(const import_t *im, size_t i);
+    /* Put row from of the batch at index to (whose row is gone). */
+    void (*move)(import_t *im, size_t from, size_t to);
     /* Send the batch, with the finishing flags when finish is set; as
      * md_ctx_call, *msg is the reply on success. */
     int (*call)(import_t *im, int finish, int skip_invalid, int dry_run,
@@ -75,17 +95,23 @@ struct import {
         md_roster_header_t participants;
         md_directory_header_t users;
     } header;
+    /* Import participants: the profile fields the file provides. */
+    const char *columns[MD_RC_COUNT];
+    size_t ncolumns;
     union {
         Mentor__V1__ImportRow *participants[BATCH_ROWS];
         Mentor__V1__DirectoryRow *users[BATCH_ROWS];
     } batch;
     size_t nbatch;
+    size_t batch_bytes; /* the batch's rows as the request carries them */
+    size_t row_budget;  /* the most batch_bytes may reach */
     uint64_t rows_read; /* records after the header */
     uint64_t rows_bad;  /* records refused by the client */
     uint64_t rows_sent;
     off_t file_size; /* 0 when unknown (not a regular file) */
     int tty;
     int progress_shown;
+    uint64_t progress_rows; /* rows_sent when a progress line was last printed */
 };
 
 /* Random, so that two imports running at once cannot mix their batches. */
@@ -105,17 +131,28 @@ static int new_import_id(char out[33])
 
 static void batch_clear(import_t *im)
 {
-    im->kind->clear(im);
+    im->kind->clear(im, 0);
     im->nbatch = 0;
+    im->batch_bytes = 0;
 }
 
-static void progress(import_t *im, uint64_t consumed)
+/* After a batch was sent (last: the file's last one). Nothing is written
+ * before the final request, so the lines count rows sent, not imported.
+ * On a terminal one line is redrawn with a bar; otherwise (a log) a line
+ * is printed at most every BATCH_ROWS rows, however small size made the
+ * batches, and after the last batch. */
+static void progress(import_t *im, uint64_t consumed, int last)
 {
     if (im->rows_read <= PROGRESS_FROM)
         return;
+    if (im->progress_shown && im->rows_sent == im->progress_rows)
+        return;
+    if (!im->tty && !last && im->progress_shown && im->rows_sent - im->progress_rows < BATCH_ROWS)
+        return;
     im->progress_shown = 1;
+    im->progress_rows = im->rows_sent;
     if (!im->tty) {
-        fprintf(stderr, "imported %llu rows\n", (unsigned long long)im->rows_read);
+        fprintf(stderr, "sent %llu rows\n", (unsigned long long)im->rows_sent);
         return;
     }
     if (im->file_size > 0) {
@@ -123,10 +160,10 @@ static void progress(import_t *im, uint64_t consumed)
         if (pct > 100)
             pct = 100;
         int fill = (int)pct * 30 / 100;
-        fprintf(stderr, "\r[%.*s%*s] %3d%% %llu rows", fill, "##############################",
-                30 - fill, "", (int)pct, (unsigned long long)im->rows_read);
+        fprintf(stderr, "\r[%.*s%*s] %3d%% sent %llu rows", fill, "##############################",
+                30 - fill, "", (int)pct, (unsigned long long)im->rows_sent);
     } else {
-        fprintf(stderr, "\r%llu rows", (unsigned long long)im->rows_read);
+        fprintf(stderr, "\rsent %llu rows", (unsigned long long)im->rows_sent);
     }
     fflush(stderr);
 }
@@ -184,6 +221,35 @@ static void csv_issue(import_t *im, const md_csv_reader_t *r, int with_header)
     else if (col > 0)
         snprintf(column, sizeof(column), "%u", col);
     md_issues_add(&im->issues, r->err_row, name != NULL ? name : "", "%s", r->err);
+}
+
+/* A row too large for any request is reported at its largest cell, the
+ * one to shorten. */
+static void row_too_large(import_t *im, const md_csv_reader_t *r, size_t size)
+{
+    size_t largest = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < r->nfields; i++) {
+        size_t n = strlen(r->fields[i]);
+        if (n > largest) {
+            largest = n;
+            at = i;
+        }
+    }
+    const char *column = r->nfields > 0 ? im->kind->column(im, (uint32_t)at + 1) : NULL;
+    md_issues_add(&im->issues, r->row, column != NULL ? column : "",
+                  "the cell is too large (%zu bytes; the whole row takes %zu bytes once encoded, "
+                  "more than the %zu a request may carry)",
+                  largest, size, im->row_budget);
+}
+
+/* The number of rows in a sorted list of issues. */
+static size_t rows_with_issues(const md_issues_t *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += i == 0 || l->items[i].row != l->items[i - 1].row;
+    return n;
 }
 
 /* Write the invitation codes as CSV to path, readable only by the user:
@@ -246,8 +312,18 @@ static uint32_t reply_count(const Mentor__V1__ImportReply *r, const import_count
     return v;
 }
 
-static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_run,
-                        uint64_t skipped)
+/* What the summary of a finished import says besides the server's reply. */
+typedef struct {
+    int dry_run;
+    /* The file's problems stop it: nothing was (or, in a dry run, would
+     * be) imported, so every count is 0. */
+    int refused;
+    uint64_t skipped;
+    const char *invites_file; /* --invites, or NULL */
+    size_t invites_written;
+} outcome_t;
+
+static int print_result(import_t *im, const Mentor__V1__ImportReply *r, const outcome_t *o)
 {
     const import_kind_t *k = im->kind;
     int rc;
@@ -256,21 +332,28 @@ static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_
         md_json_init(&j);
         md_json_begin_object(&j, NULL);
         md_json_bool(&j, "applied", r->applied);
-        md_json_bool(&j, "dry_run", dry_run);
+        md_json_bool(&j, "dry_run", o->dry_run);
         md_json_uint(&j, "rows", im->rows_read);
         for (size_t i = 0; i < k->ncounts; i++)
-            md_json_uint(&j, k->counts[i].key, reply_count(r, &k->counts[i]));
-        md_json_uint(&j, "skipped", skipped);
+            md_json_uint(&j, k->counts[i].key, o->refused ? 0 : reply_count(r, &k->counts[i]));
+        md_json_uint(&j, "skipped", o->skipped);
         json_issues(&j, &im->issues);
-        md_json_begin_array(&j, "invites");
-        for (size_t i = 0; i < r->n_invites; i++) {
-            md_json_begin_object(&j, NULL);
-            md_json_string(&j, "email", r->invites[i]->email);
-            md_json_string(&j, "code", r->invites[i]->code);
-            md_json_time(&j, "expires_at", r->invites[i]->expires_at);
-            md_json_end_object(&j);
+        if (o->invites_file != NULL) {
+            /* The codes went to the file only: a document on stdout ends up
+             * in logs and terminals. */
+            md_json_string(&j, "invites_file", o->invites_file);
+            md_json_uint(&j, "invites_written", o->invites_written);
+        } else {
+            md_json_begin_array(&j, "invites");
+            for (size_t i = 0; i < r->n_invites; i++) {
+                md_json_begin_object(&j, NULL);
+                md_json_string(&j, "email", r->invites[i]->email);
+                md_json_string(&j, "code", r->invites[i]->code);
+                md_json_time(&j, "expires_at", r->invites[i]->expires_at);
+                md_json_end_object(&j);
+            }
+            md_json_end_array(&j);
         }
-        md_json_end_array(&j);
         md_json_end_object(&j);
         rc = md_ctx_print_json(im->c, &j);
         md_json_free(&j);
@@ -282,12 +365,14 @@ static int print_result(import_t *im, const Mentor__V1__ImportReply *r, int dry_
     snprintf(num, sizeof(num), "%llu", (unsigned long long)im->rows_read);
     md_table_add(&t, "rows", num);
     for (size_t i = 0; i < k->ncounts; i++) {
-        snprintf(num, sizeof(num), "%u", reply_count(r, &k->counts[i]));
+        snprintf(num, sizeof(num), "%u", o->refused ? 0 : reply_count(r, &k->counts[i]));
         md_table_add(&t, k->counts[i].label, num);
     }
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)skipped);
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)o->skipped);
     md_table_add(&t, "skipped", num);
-    md_table_add(&t, "applied", r->applied ? "yes" : dry_run ? "no (dry run)" : "no");
+    md_table_add(&t, "applied", r->applied ? "yes" : o->dry_run ? "no (dry run)" : "no");
+    if (o->dry_run)
+        printf("dry run: nothing was written; the import would do this:\n");
     rc = md_ctx_print_kv(im->c, &t);
     md_table_free(&t);
     return rc;
@@ -309,8 +394,8 @@ static void print_invite_table(const Mentor__V1__ImportReply *r)
     md_table_free(&t);
 }
 
-/* The file was refused before anything could be sent: report why. */
-static void print_refused(import_t *im)
+/* The file was refused before it could be sent whole: report why. */
+static void print_refused(import_t *im, int dry_run)
 {
     print_issues(&im->issues);
     if (im->c->json) {
@@ -318,6 +403,7 @@ static void print_refused(import_t *im)
         md_json_init(&j);
         md_json_begin_object(&j, NULL);
         md_json_bool(&j, "applied", 0);
+        md_json_bool(&j, "dry_run", dry_run);
         json_issues(&j, &im->issues);
         md_json_end_object(&j);
         (void)md_ctx_print_json(im->c, &j);
@@ -345,6 +431,36 @@ static int read_header(import_t *im, md_csv_reader_t *rd, const char *path, int 
         return MD_EXIT_OK;
     }
     return MD_EXIT_REFUSED;
+}
+
+/* The row just added to the batch (its last) is sized: refused when no
+ * request could carry it, or else sent in the next batch when this one has
+ * no room left for it. Returns an md_exit_t. */
+static int fit_row(import_t *im, const md_csv_reader_t *rd)
+{
+    size_t last = im->nbatch - 1;
+    size_t size = im->kind->row_size(im, last) + ROW_FRAMING;
+    if (size > im->row_budget) {
+        row_too_large(im, rd, size);
+        im->kind->clear(im, last);
+        im->nbatch = last;
+        im->rows_bad++;
+        return MD_EXIT_OK;
+    }
+    if (im->batch_bytes + size <= im->row_budget) {
+        im->batch_bytes += size;
+        return MD_EXIT_OK;
+    }
+    /* The rows before it go now; it starts the next batch, whether or
+     * not the sending went well (so that it is freed either way). */
+    im->nbatch = last;
+    int rc = send_batch(im, 0, 0, 0, NULL);
+    im->kind->move(im, last, 0);
+    im->nbatch = 1;
+    im->batch_bytes = size;
+    if (rc == MD_EXIT_OK)
+        progress(im, rd->consumed, 0);
+    return rc;
 }
 
 /* Read, convert and send every record after the header. Returns an
@@ -379,19 +495,26 @@ static int send_rows(import_t *im, md_csv_reader_t *rd, const char *path, int *r
             im->rows_bad++;
             continue;
         }
+        rc = fit_row(im, rd);
+        if (rc != MD_EXIT_OK)
+            return rc;
+        if (im->issues.err != MD_OK) {
+            fprintf(stderr, "mentorctl: out of memory\n");
+            return MD_EXIT_REFUSED;
+        }
         if (im->nbatch == BATCH_ROWS) {
             rc = send_batch(im, 0, 0, 0, NULL);
             if (rc != MD_EXIT_OK)
                 return rc;
-            progress(im, rd->consumed);
+            progress(im, rd->consumed, 0);
         }
     }
     if (im->nbatch > 0) {
         rc = send_batch(im, 0, 0, 0, NULL);
         if (rc != MD_EXIT_OK)
             return rc;
-        progress(im, rd->consumed);
     }
+    progress(im, rd->consumed, 1);
     if (im->progress_shown && im->tty)
         fputc('\n', stderr);
     return MD_EXIT_OK;
@@ -402,40 +525,63 @@ static int send_rows(import_t *im, md_csv_reader_t *rd, const char *path, int *r
 static int finish_import(import_t *im, const md_args_t *a)
 {
     Mentor__V1__ServerMessage *msg = NULL;
-    const char *invites = md_args_get(a, "invites");
+    outcome_t o;
+    memset(&o, 0, sizeof(o));
     int skip_invalid = md_args_has(a, "skip-invalid");
-    int dry_run = md_args_has(a, "dry-run");
-    int check_only = dry_run || (im->rows_bad > 0 && !skip_invalid);
+    o.dry_run = md_args_has(a, "dry-run");
+    o.invites_file = md_args_get(a, "invites");
+    /* Rows mentorctl refused never reached the server, which would apply
+     * the others: without --skip-invalid it is only asked to check. */
+    int check_only = o.dry_run || (im->rows_bad > 0 && !skip_invalid);
     int rc = send_batch(im, 1, skip_invalid, check_only, &msg);
     if (rc != MD_EXIT_OK)
         return rc;
     const Mentor__V1__ImportReply *r = im->kind->reply(msg);
-    uint64_t skipped = r->skipped + (skip_invalid ? im->rows_bad : 0);
     print_issues(&im->issues);
-    if (im->issues.n > 0 && !r->applied && !skip_invalid && !dry_run) {
-        /* Rows with problems, whoever found them: the list is sorted. */
-        size_t bad = 0;
-        for (size_t i = 0; i < im->issues.n; i++)
-            bad += i == 0 || im->issues.items[i].row != im->issues.items[i - 1].row;
+    /* Rows with problems, whoever found them: the list is sorted. Without
+     * --skip-invalid one of them stops the whole file, in a dry run as in
+     * the real one; the counts the server worked out when only mentorctl
+     * saw the problems are then not what happens, and are not shown. */
+    size_t bad = rows_with_issues(&im->issues);
+    o.refused = bad > 0 && !skip_invalid;
+    if (o.refused)
         fprintf(stderr,
-                "mentorctl: nothing was imported: %zu row%s with problems (fix them, or "
-                "use --skip-invalid to import the others)\n",
-                bad, bad == 1 ? "" : "s");
+                "mentorctl: nothing %s imported: %zu row%s with problems (fix them, or use "
+                "--skip-invalid to import the others)\n",
+                o.dry_run ? "would be" : "was", bad, bad == 1 ? "" : "s");
+    else
+        o.skipped = r->skipped + (skip_invalid ? im->rows_bad : 0);
+    int wrc = MD_EXIT_OK;
+    if (o.invites_file != NULL && r->n_invites > 0) {
+        wrc = write_invites(o.invites_file, r);
+        if (wrc == MD_EXIT_OK)
+            o.invites_written = r->n_invites;
     }
-    rc = print_result(im, r, dry_run, skipped);
-    if (r->n_invites > 0) {
-        int wrc = MD_EXIT_OK;
-        if (invites != NULL)
-            wrc = write_invites(invites, r);
-        else if (!im->c->json)
-            print_invite_table(r);
-        if (wrc != MD_EXIT_OK)
-            rc = wrc;
+    rc = print_result(im, r, &o);
+    if (!im->c->json && o.invites_file == NULL && r->n_invites > 0) {
+        print_invite_table(r);
+    } else if (!im->c->json && o.invites_written > 0) {
+        putchar('\n');
+        md_out_line(stdout, "%zu invitation code%s written to %s", o.invites_written,
+                    o.invites_written == 1 ? "" : "s", o.invites_file);
     }
-    if (rc == MD_EXIT_OK && im->issues.n > 0 && !r->applied)
+    if (rc == MD_EXIT_OK)
+        rc = wrc;
+    if (rc == MD_EXIT_OK && (o.refused || (!o.dry_run && !r->applied)))
         rc = MD_EXIT_REFUSED;
     mentor__v1__server_message__free_unpacked(msg, NULL);
     return rc;
+}
+
+/* The byte budget of the rows of one request, from the server's frame
+ * limit (known once connected). */
+static size_t row_budget(md_ctx_t *c)
+{
+    size_t frame = md_net_max_request(c->net);
+    if (frame == 0)
+        frame = DEFAULT_FRAME;
+    size_t budget = frame / 4 < BATCH_BYTES ? frame / 4 : BATCH_BYTES;
+    return budget > 2 * REQUEST_RESERVE ? budget - REQUEST_RESERVE : REQUEST_RESERVE;
 }
 
 /* The whole import of the file a names (its one positional argument; "-"
@@ -469,12 +615,14 @@ static int run_import(import_t *im, const md_args_t *a)
     rc = read_header(im, rd, path, &refused);
     if (rc == MD_EXIT_OK)
         rc = md_ctx_connect(im->c, 1);
-    if (rc == MD_EXIT_OK)
+    if (rc == MD_EXIT_OK) {
+        im->row_budget = row_budget(im->c);
         rc = send_rows(im, rd, path, &refused);
+    }
     if (rc == MD_EXIT_OK)
         rc = finish_import(im, a);
     else if (refused)
-        print_refused(im);
+        print_refused(im, md_args_has(a, "dry-run"));
 
 cleanup:
     batch_clear(im);
@@ -500,7 +648,10 @@ static void import_init(import_t *im, md_ctx_t *c, const import_kind_t *kind)
 
 static int participants_header(import_t *im, char *const *cells, size_t n)
 {
-    return md_roster_header(&im->header.participants, cells, n, &im->issues);
+    int rc = md_roster_header(&im->header.participants, cells, n, &im->issues);
+    if (rc == MD_OK)
+        im->ncolumns = md_roster_fields(&im->header.participants, im->columns);
+    return rc;
 }
 
 static const char *participants_column(const import_t *im, uint32_t col)
@@ -519,10 +670,20 @@ static int participants_add(import_t *im, const md_csv_reader_t *rd)
     return rc;
 }
 
-static void participants_clear(import_t *im)
+static void participants_clear(import_t *im, size_t from)
 {
-    for (size_t i = 0; i < im->nbatch; i++)
+    for (size_t i = from; i < im->nbatch; i++)
         mentor__v1__import_row__free_unpacked(im->batch.participants[i], NULL);
+}
+
+static size_t participants_row_size(const import_t *im, size_t i)
+{
+    return mentor__v1__import_row__get_packed_size(im->batch.participants[i]);
+}
+
+static void participants_move(import_t *im, size_t from, size_t to)
+{
+    im->batch.participants[to] = im->batch.participants[from];
 }
 
 static int participants_call(import_t *im, int finish, int skip_invalid, int dry_run,
@@ -537,6 +698,12 @@ static int participants_call(import_t *im, int finish, int skip_invalid, int dry
     pi.finish = finish;
     pi.skip_invalid = skip_invalid;
     pi.dry_run = dry_run;
+    /* Only the final request applies them, but every request names the
+     * fields: the server checks the names with the first batch, not after
+     * the whole file was sent. */
+    pi.columns = (char **)im->columns;
+    pi.n_columns = im->ncolumns;
+    pi.columns_given = 1;
     req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_IMPORT;
     req.participant_import = &pi;
     return md_ctx_call(im->c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT_IMPORT, msg);
@@ -561,6 +728,8 @@ static const import_kind_t participants_kind = {
     .column = participants_column,
     .add = participants_add,
     .clear = participants_clear,
+    .row_size = participants_row_size,
+    .move = participants_move,
     .call = participants_call,
     .reply = participants_reply,
     .counts = participants_counts,
@@ -601,10 +770,20 @@ static int users_add(import_t *im, const md_csv_reader_t *rd)
     return rc;
 }
 
-static void users_clear(import_t *im)
+static void users_clear(import_t *im, size_t from)
 {
-    for (size_t i = 0; i < im->nbatch; i++)
+    for (size_t i = from; i < im->nbatch; i++)
         mentor__v1__directory_row__free_unpacked(im->batch.users[i], NULL);
+}
+
+static size_t users_row_size(const import_t *im, size_t i)
+{
+    return mentor__v1__directory_row__get_packed_size(im->batch.users[i]);
+}
+
+static void users_move(import_t *im, size_t from, size_t to)
+{
+    im->batch.users[to] = im->batch.users[from];
 }
 
 static int users_call(import_t *im, int finish, int skip_invalid, int dry_run,
@@ -641,6 +820,8 @@ static const import_kind_t users_kind = {
     .column = users_column,
     .add = users_add,
     .clear = users_clear,
+    .row_size = users_row_size,
+    .move = users_move,
     .call = users_call,
     .reply = users_reply,
     .counts = users_counts,

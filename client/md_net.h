@@ -50,11 +50,15 @@ const char *md_net_tls_version(md_net_t *n);
 /* Refuse to send requests larger than this (the server's announced
  * max_frame_bytes); 0 means no limit is known. */
 void md_net_set_max_request(md_net_t *n, uint32_t max);
+/* The limit set by md_net_set_max_request (0: unknown). */
+uint32_t md_net_max_request(const md_net_t *n);
 /* Give req the next request id, send it and wait for the response with that
  * id, or for a connection-level error (id 0), which ends the conversation.
- * On error returns MD_EIO, MD_ETLS, MD_EDECODE or MD_EFRAMETOOBIG and
- * md_net_error says what happened. The request's packed bytes are wiped
- * after sending, since a request may carry a password. */
+ * On error returns MD_EINVAL when req is larger than the server accepts
+ * (nothing was sent and the connection is still usable), or MD_EIO,
+ * MD_ETLS, MD_EDECODE or MD_EFRAMETOOBIG when the connection failed; in
+ * both cases md_net_error says what happened. The request's packed bytes
+ * are wiped after sending, since a request may carry a password. */
 MD_WUR int md_net_call(md_net_t *n, Mentor__V1__Request *req, Mentor__V1__ServerMessage **out);
 /* The last failure of n as a sentence. */
 const char *md_net_error(const md_net_t *n);

@@ -92,8 +92,9 @@ void md_table_init(md_table_t *t, const char *const *headers, size_t ncols);
 void md_table_free(md_table_t *t);
 /* Add one row: exactly ncols strings follow (NULL prints as empty). */
 void md_table_add(md_table_t *t, ...);
-/* Columns separated by two spaces, each as wide as its widest cell (counted
- * in UTF-8 code points), the header first, no trailing blanks. */
+/* Columns separated by two spaces, each as wide as its widest cell (in
+ * terminal cells: wide East Asian characters count two), the header first,
+ * no trailing blanks. */
 MD_WUR int md_table_print(const md_table_t *t, FILE *f);
 /* Print a two-column table as "key:  value" lines with the values aligned.
  * A row with an empty key continues the row above: its value is aligned

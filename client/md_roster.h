@@ -3,9 +3,11 @@
  * into an ImportRow and of a Participant back into a record. Problems go
  * to an md_issues_t ("row N, column C: message", md_issues.h). Checks
  * here are only about notation (a number where a number is needed, the
- * NAME:LEVEL shape of a skill, the availability spec); the server checks
- * everything else, and its issues are reported in the same form. Pure
- * code (no network, no files), covered by the unit tests. */
+ * NAME:LEVEL shape of a skill, the availability spec) and about the one
+ * value the wire cannot carry (0 for a capacity or a seniority level,
+ * which the protocol reads as "not given"); the server checks everything
+ * else, and its issues are reported in the same form. Pure code (no
+ * network, no files), covered by the unit tests. */
 #ifndef MD_ROSTER_H
 #define MD_ROSTER_H
 
@@ -51,6 +53,12 @@ typedef struct {
  * problems added to issues (as row 1). */
 MD_WUR int md_roster_header(md_roster_header_t *h, char *const *cells, size_t n,
                             md_issues_t *issues);
+
+/* The profile fields the file provides, named as ParticipantImport.columns
+ * names them (the column names, "manager_email" included; email,
+ * display_name and role are not profile fields), in header order. Returns
+ * how many were put in out. */
+size_t md_roster_fields(const md_roster_header_t *h, const char *out[MD_RC_COUNT]);
 
 /* Convert the record at row (cells n) into *out, a newly allocated
  * ImportRow the caller releases with mentor__v1__import_row__free_unpacked.

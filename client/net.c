@@ -359,12 +359,20 @@ void md_net_set_max_request(md_net_t *n, uint32_t max)
     n->max_request = max;
 }
 
+uint32_t md_net_max_request(const md_net_t *n)
+{
+    return n->max_request;
+}
+
 static int send_request(md_net_t *n, const Mentor__V1__Request *req)
 {
     size_t size = mentor__v1__request__get_packed_size(req);
-    if (n->max_request != 0 && size > n->max_request)
-        return net_fail(n, "the request is %zu bytes, more than the %u the server accepts", size,
-                        n->max_request);
+    if (n->max_request != 0 && size > n->max_request) {
+        /* Nothing was sent: the connection is as good as before. */
+        net_fail(n, "the request is %zu bytes, more than the %u the server accepts", size,
+                 n->max_request);
+        return MD_EINVAL;
+    }
     uint8_t *packed = malloc(size > 0 ? size : 1);
     md_buf_t plain;
     md_buf_init(&plain);

@@ -39,6 +39,19 @@ int md_roster_header(md_roster_header_t *h, char *const *cells, size_t n, md_iss
                                   h->n, h->col);
 }
 
+size_t md_roster_fields(const md_roster_header_t *h, const char *out[MD_RC_COUNT])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->n && n < MD_RC_COUNT; i++) {
+        int col = h->col[i];
+        if (col < 0 || col >= MD_RC_COUNT || col == MD_RC_EMAIL || col == MD_RC_DISPLAY_NAME ||
+            col == MD_RC_ROLE)
+            continue;
+        out[n++] = col_names[col];
+    }
+    return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Record -> ImportRow */
 
@@ -151,6 +164,24 @@ static int number(const char *s, uint32_t row, const char *column, md_issues_t *
     return MD_OK;
 }
 
+/* A number whose range starts at 1 (what is the field, for messages;
+ * unset what an empty cell means). On the wire 0 means "not given", so a
+ * written 0 would silently read as an empty cell: it is refused instead.
+ * The upper bound is only named here; the server checks it. */
+static int positive(const char *s, uint32_t row, const char *column, md_issues_t *issues,
+                    const char *what, uint32_t max, const char *unset, uint32_t *out)
+{
+    if (number(s, row, column, issues, out) != MD_OK)
+        return MD_EINVAL;
+    if (s[0] != '\0' && *out == 0) {
+        md_issues_add(issues, row, column,
+                      "%s 0 is not allowed: expected 1-%u (leave the cell empty for %s)", what, max,
+                      unset);
+        return MD_EINVAL;
+    }
+    return MD_OK;
+}
+
 static int availability(const char *s, uint32_t row, const char *column, md_issues_t *issues,
                         Mentor__V1__Profile *p)
 {
@@ -244,11 +275,13 @@ static int row_cell(Mentor__V1__ImportRow *r, int col, const char *s, uint32_t r
     case MD_RC_LANGUAGES:
         return tags(s, &p->languages, &p->n_languages);
     case MD_RC_SENIORITY_LEVEL:
-        return number(s, row, name, issues, &p->seniority_level);
+        return positive(s, row, name, issues, "seniority level", 20, "no level",
+                        &p->seniority_level);
     case MD_RC_SENIORITY_YEARS:
         return number(s, row, name, issues, &p->seniority_years);
     case MD_RC_CAPACITY:
-        return number(s, row, name, issues, &p->capacity);
+        return positive(s, row, name, issues, "capacity", 10, "the program's default",
+                        &p->capacity);
     case MD_RC_AVAILABILITY:
         return availability(s, row, name, issues, p);
     default:

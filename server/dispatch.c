@@ -16,21 +16,21 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(HELLO, "hello", md_h_hello, 0, MD_F_PREAUTH),
     ROW(LOGIN, "login", md_h_login, 0, MD_F_PREAUTH),
     ROW(INVITE_ACCEPT, "invite_accept", md_h_invite_accept, 0, MD_F_PREAUTH),
-    ROW(LOGOUT, "logout", md_h_logout, MENTOR__V1__ROLE__MEMBER, 0),
-    ROW(WHOAMI, "whoami", md_h_whoami, MENTOR__V1__ROLE__MEMBER, 0),
-    ROW(ORG_SHOW, "org_show", md_h_org_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(LOGOUT, "logout", md_h_logout, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(WHOAMI, "whoami", md_h_whoami, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(ORG_SHOW, "org_show", md_h_org_show, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
     ROW(ORG_CREATE, "org_create", md_h_org_create, MENTOR__V1__ROLE__ADMIN, MD_F_OPERATOR),
-    ROW(ORG_LIST, "org_list", md_h_org_list, MENTOR__V1__ROLE__ADMIN, MD_F_OPERATOR),
+    ROW(ORG_LIST, "org_list", md_h_org_list, MENTOR__V1__ROLE__ADMIN, MD_F_OPERATOR | MD_F_READ),
     ROW(USER_INVITE, "user_invite", md_h_user_invite, MENTOR__V1__ROLE__ADMIN, 0),
-    ROW(USER_LIST, "user_list", md_h_user_list, MENTOR__V1__ROLE__COORDINATOR, 0),
-    ROW(USER_SHOW, "user_show", md_h_user_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(USER_LIST, "user_list", md_h_user_list, MENTOR__V1__ROLE__COORDINATOR, MD_F_READ),
+    ROW(USER_SHOW, "user_show", md_h_user_show, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
     ROW(USER_UPDATE, "user_update", md_h_user_update, MENTOR__V1__ROLE__ADMIN, 0),
     ROW(USER_DEACTIVATE, "user_deactivate", md_h_user_deactivate, MENTOR__V1__ROLE__ADMIN, 0),
     /* Program and participant rights beyond the role are decided per
      * program in SQL (md_program_access). */
     ROW(PROGRAM_CREATE, "program_create", md_h_program_create, MENTOR__V1__ROLE__ADMIN, 0),
-    ROW(PROGRAM_LIST, "program_list", md_h_program_list, MENTOR__V1__ROLE__MEMBER, 0),
-    ROW(PROGRAM_SHOW, "program_show", md_h_program_show, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PROGRAM_LIST, "program_list", md_h_program_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(PROGRAM_SHOW, "program_show", md_h_program_show, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
     ROW(PROGRAM_UPDATE, "program_update", md_h_program_update, MENTOR__V1__ROLE__COORDINATOR, 0),
     ROW(PROGRAM_TRANSITION, "program_transition", md_h_program_transition,
         MENTOR__V1__ROLE__COORDINATOR, 0),
@@ -39,8 +39,9 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(PARTICIPANT_ENROLL, "participant_enroll", md_h_participant_enroll, MENTOR__V1__ROLE__MEMBER,
         0),
     ROW(PARTICIPANT_LIST, "participant_list", md_h_participant_list, MENTOR__V1__ROLE__COORDINATOR,
-        0),
-    ROW(PARTICIPANT_SHOW, "participant_show", md_h_participant_show, MENTOR__V1__ROLE__MEMBER, 0),
+        MD_F_READ),
+    ROW(PARTICIPANT_SHOW, "participant_show", md_h_participant_show, MENTOR__V1__ROLE__MEMBER,
+        MD_F_READ),
     ROW(PARTICIPANT_WITHDRAW, "participant_withdraw", md_h_participant_withdraw,
         MENTOR__V1__ROLE__MEMBER, 0),
     ROW(PROFILE_UPDATE, "profile_update", md_h_profile_update, MENTOR__V1__ROLE__MEMBER, 0),
@@ -50,6 +51,9 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(USER_RESET_PASSWORD, "user_reset_password", md_h_user_reset_password,
         MENTOR__V1__ROLE__ADMIN, 0),
     ROW(PASSWORD_CHANGE, "password_change", md_h_password_change, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(TOKEN_CREATE, "token_create", md_h_token_create, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(TOKEN_LIST, "token_list", md_h_token_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(TOKEN_REVOKE, "token_revoke", md_h_token_revoke, MENTOR__V1__ROLE__MEMBER, 0),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);
@@ -94,6 +98,10 @@ void md_dispatch(md_conn_t *c, Mentor__V1__Request *msg)
         }
         if (auth->role < e->min_role) {
             md_req_fail(req, MD_EPERM, NULL, "your role may not do this");
+            return;
+        }
+        if (auth->read_only && !(e->flags & MD_F_READ)) {
+            md_req_fail(req, MD_EPERM, NULL, "this API token may only read");
             return;
         }
     }

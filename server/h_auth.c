@@ -167,12 +167,13 @@ static void become(md_req_t *req, uint64_t org, uint64_t session, uint64_t user)
      * until then the least role is assumed. */
     a->role = MENTOR__V1__ROLE__MEMBER;
     a->is_operator = 0;
+    a->read_only = 0;
 }
 
 /* ---- Login with a session token --------------------------------------- */
 
 static const char SQL_SESSION_RESUME[] =
-    "SELECT org_id, session_id, user_id, extract(epoch FROM expires_at)::bigint "
+    "SELECT org_id, session_id, user_id, extract(epoch FROM expires_at)::bigint, scope "
     "FROM md_session_resume($1::bytea, $2::int)";
 
 static void resume_done(md_req_t *req, md_db_txn_t *txn, int err)
@@ -189,6 +190,7 @@ static void resume_done(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     become(req, md_res_u64(r, 0, 0), md_res_u64(r, 0, 1), md_res_u64(r, 0, 2));
+    md_req_auth(req)->read_only = md_res_i64(r, 0, 4) == 1;
     st->expires_at = md_res_i64(r, 0, 3);
     st->token[0] = '\0';
     answer_self(req);
@@ -351,7 +353,8 @@ static const char SQL_LOGOUT[] = "UPDATE sessions SET revoked_at = now() "
                                  "WHERE org_id = $1::bigint AND id = $2::bigint";
 static const char SQL_LOGOUT_ALL[] =
     "UPDATE sessions SET revoked_at = now() "
-    "WHERE org_id = $1::bigint AND user_id = $2::bigint AND revoked_at IS NULL";
+    "WHERE org_id = $1::bigint AND user_id = $2::bigint AND revoked_at IS NULL AND kind = 1 "
+    "AND current_setting('app.session_kind', true) = '1'";
 
 static void logout_done(md_req_t *req, md_db_txn_t *txn, int err)
 {
@@ -487,7 +490,7 @@ static const char SQL_PASSWORD_WRITE[] =
     "AND password_hash = $4 RETURNING id";
 static const char SQL_SESSIONS_END_OTHERS[] =
     "UPDATE sessions SET revoked_at = now() WHERE org_id = $1::bigint AND user_id = $2::bigint "
-    "AND id <> $3::bigint AND revoked_at IS NULL";
+    "AND id <> $3::bigint AND revoked_at IS NULL AND kind = 1";
 
 typedef struct {
     char *current; /* arena copies of the passwords, wiped when done */

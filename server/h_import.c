@@ -542,7 +542,7 @@ static int merge_profiles(md_req_t *req, const PGresult *r, merged_t *m)
         /* Fields the file has replace the stored ones; an import never
          * touches the self-identified attributes. */
         Mentor__V1__Profile *out = stored;
-        if (im->n_columns == 0) {
+        if (im->n_columns == 0 && !im->columns_given) {
             out = staged;
             md_profile_copy_field(out, stored, "attributes");
         } else {
@@ -571,7 +571,8 @@ static int participant_apply(md_req_t *req, md_db_txn_t *first, md_db_txn_t *txn
     if (merge_profiles(req, r, &m) != MD_OK)
         return MD_ENOMEM;
     size_t n = (size_t)PQntuples(r);
-    int keep_manager = im->n_columns > 0 && !has_column(im, "manager_email");
+    int every_field = im->n_columns == 0 && !im->columns_given;
+    int keep_manager = !every_field && !has_column(im, "manager_email");
     const char *params[13] = {im->import_id,
                               md_req_u64(req, im->program_id),
                               im->skip_invalid ? "true" : "false",

@@ -167,7 +167,7 @@ static int profile_check(check_t *ck, Mentor__V1__Profile *p, const char *const 
         !md_model_name(p->department))
         CHECK_FAIL(ck, "department", "the department must be 1-200 printable characters");
     if (sel_has(sel, nsel, "seniority_level") && p->seniority_level > 20)
-        CHECK_FAIL(ck, "seniority_level", "seniority level %u is not between 0 and 20",
+        CHECK_FAIL(ck, "seniority_level", "seniority level %u is not between 1 and 20",
                    p->seniority_level);
     if (sel_has(sel, nsel, "seniority_years") && p->seniority_years > 60)
         CHECK_FAIL(ck, "seniority_years", "seniority years %u is not between 0 and 60",

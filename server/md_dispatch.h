@@ -11,6 +11,7 @@
 enum {
     MD_F_PREAUTH = 1 << 0,  /* allowed before Login */
     MD_F_OPERATOR = 1 << 1, /* server operator only */
+    MD_F_READ = 1 << 2,     /* changes nothing: allowed to read-only API tokens */
 };
 
 typedef void (*md_handler_fn)(md_req_t *req);
@@ -46,6 +47,9 @@ void md_h_user_update(md_req_t *req);
 void md_h_user_deactivate(md_req_t *req);
 void md_h_user_reset_password(md_req_t *req);
 void md_h_password_change(md_req_t *req);
+void md_h_token_create(md_req_t *req);
+void md_h_token_list(md_req_t *req);
+void md_h_token_revoke(md_req_t *req);
 void md_h_program_create(md_req_t *req);
 void md_h_program_list(md_req_t *req);
 void md_h_program_show(md_req_t *req);

@@ -46,6 +46,7 @@ typedef struct {
     uint64_t user_id;
     int role; /* mentor.v1.Role */
     int is_operator;
+    int read_only; /* a read-scope API token: only MD_F_READ kinds */
 } md_auth_t;
 
 typedef enum {

@@ -49,6 +49,9 @@ PERMISSIONS = {
     "user_import": ("ADMIN", False),
     "user_reset_password": ("ADMIN", False),
     "password_change": ("MEMBER", False),
+    "token_create": ("MEMBER", False),
+    "token_list": ("MEMBER", False),
+    "token_revoke": ("MEMBER", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}

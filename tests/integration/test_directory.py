@@ -10,8 +10,10 @@ e-mail taking the employee id; a terminated user deactivated, their session
 ended at once; leave; problems the server finds (a manager nobody knows, a
 repeated employee id, cells it refuses) and those mentorctl finds (the
 header, the status word, required cells), each as `row N, column C:
-message`, once, with nothing written; --skip-invalid; --dry-run; the --json
-document; a file sent in several batches; and that only admins may import.
+message`, once, with nothing written; --skip-invalid; --dry-run (what
+would change, counted, and the exit status of the real run); the --json
+document; invitation codes kept off stdout with --invites; a file sent in
+several batches; and that only admins may import.
 
 All tests share one server per module; every test uses employee ids and
 e-mail addresses of its own (only the sample file has fixed ones, and only
@@ -403,7 +405,7 @@ def test_header_problems(admin, tmp_path, header, column, words):
     res = run_import(admin, str(path), rc=1)
     assert [(r, c) for r, c, _ in res.problems] == [(1, column)], res.cp.stderr
     assert words in res.problems[0][2]
-    assert res.doc == {"applied": False, "issues": [
+    assert res.doc == {"applied": False, "dry_run": False, "issues": [
         {"row": 1, "column": column, "message": res.problems[0][2]}]}
 
 
@@ -425,10 +427,14 @@ def test_skip_invalid(admin, tmp_path):
     assert show(admin, good1[1])["display_name"] == "Good One"
     assert show(admin, good2[1])["employment"] == "leave"
     assert bad_manager[1] not in everyone
-    assert sorted(read_invites(invites)) == sorted([good1[1], good2[1]])
+    codes = read_invites(invites)
+    assert sorted(codes) == sorted([good1[1], good2[1]])
     assert mode_of(invites) == 0o600
-    # The --json document names the codes as well.
-    assert sorted(i["email"] for i in res.doc["invites"]) == sorted([good1[1], good2[1]])
+    # The --json document says where the codes went, and holds none.
+    assert "invites" not in res.doc
+    assert (res.doc["invites_file"], res.doc["invites_written"]) == (invites, 2)
+    for code, _ in codes.values():
+        assert code not in res.cp.stdout and code not in res.cp.stderr
 
 
 def test_dry_run(admin, tmp_path):
@@ -442,11 +448,25 @@ def test_dry_run(admin, tmp_path):
     assert res.doc["invites"] == [] and res.doc["issues"] == []
     assert users(admin) == before
     plain = run_import(admin, path, "--dry-run", json=False)
-    assert summary(plain.cp.stdout)["applied"] == "no (dry run)"
-    # With a problem: reported, exit 1, still nothing written.
+    assert plain.cp.stdout.startswith("dry run: nothing was written"), plain.cp.stdout
+    shown = summary(plain.cp.stdout)
+    assert (shown["users created"], shown["on leave"], shown["applied"]) == (
+        "2", "1", "no (dry run)"), plain.cp.stdout
+    assert "Invitation codes" not in plain.cp.stdout
+    # With a problem: reported, exit 1 (the real run would import
+    # nothing, so nothing is counted), still nothing written.
     path = directory_file(tmp_path / "dry2.csv", [row(*a), row(*b, manager="NOBODY-X")])
     res = run_import(admin, path, "--dry-run", rc=1)
     assert [(r, c) for r, c, _ in res.problems] == [(3, "manager_employee_id")]
+    expect_counts(res.doc)
+    assert "nothing would be imported: 1 row with problems" in res.cp.stderr
+    assert users(admin) == before
+    # With --skip-invalid the other row would be imported: exit 0, the
+    # problem listed and counted as skipped.
+    res = run_import(admin, path, "--dry-run", "--skip-invalid")
+    assert [(r, c) for r, c, _ in res.problems] == [(3, "manager_employee_id")]
+    expect_counts(res.doc, users_created=1, skipped=1)
+    assert res.doc["applied"] is False and res.doc["dry_run"] is True
     assert users(admin) == before
     # And the file is then imported for real.
     path = directory_file(tmp_path / "real.csv", [row(*a), row(*b, status="leave")])
@@ -478,6 +498,33 @@ def test_invites_printed_without_a_file(admin, tmp_path):
     assert "Invitation codes" in res.cp.stdout and a[1] in res.cp.stdout
 
 
+def test_invites_file_keeps_codes_off_stdout(admin, tmp_path):
+    a, b = employee(), employee()
+    # As a table.
+    path = directory_file(tmp_path / "a.csv", [row(*a)])
+    invites = str(tmp_path / "a-codes.csv")
+    res = run_import(admin, path, "--invites", invites, json=False)
+    [(code, _)] = read_invites(invites).values()
+    assert code not in res.cp.stdout and code not in res.cp.stderr
+    assert "Invitation codes" not in res.cp.stdout
+    assert re.search(r"^1 invitation code written to %s$" % re.escape(invites), res.cp.stdout,
+                     re.M), res.cp.stdout
+    # As JSON.
+    path = directory_file(tmp_path / "b.csv", [row(*b)])
+    invites = str(tmp_path / "b-codes.csv")
+    res = run_import(admin, path, "--invites", invites)
+    [(code, _)] = read_invites(invites).values()
+    assert code not in res.cp.stdout and code not in res.cp.stderr
+    assert "invites" not in res.doc
+    assert (res.doc["invites_file"], res.doc["invites_written"]) == (invites, 1)
+    assert mode_of(invites) == 0o600
+    # Nothing to write (the same file again): the file is left alone.
+    again = str(tmp_path / "again-codes.csv")
+    res = run_import(admin, path, "--invites", again)
+    expect_counts(res.doc, unchanged=1)
+    assert res.doc["invites_written"] == 0 and not os.path.exists(again)
+
+
 def test_many_batches(admin, tmp_path):
     people = [employee("bulk") for _ in range(1201)]
     rows = [row(people[0][0], people[0][1], "Top")]
@@ -487,8 +534,9 @@ def test_many_batches(admin, tmp_path):
     res = run_import(admin, path, "--invites", invites)
     expect_counts(res.doc, users_created=1201)
     assert res.doc["rows"] == 1201
-    # Past 1000 rows, progress on stderr (plain lines: it is not a terminal).
-    assert re.search(r"^imported 1201 rows$", res.cp.stderr, re.M), res.cp.stderr
+    # Past 1000 rows, progress on stderr (plain lines: it is not a
+    # terminal), in rows sent: nothing is written before the end.
+    assert re.findall(r"^sent (\d+) rows$", res.cp.stderr, re.M) == ["1201"], res.cp.stderr
     assert len(read_invites(invites)) == 1201
     last = show(admin, people[-1][1])
     assert last["manager_id"] == show(admin, people[0][1])["id"]

@@ -7,10 +7,13 @@ embedded commas and UTF-8 names, every profile field read back); the CSV
 itself (byte order mark, CRLF, line breaks inside quotes and the row numbers
 that follow, any column order, unknown and missing columns, duplicate
 e-mails, oversized cells, invalid UTF-8, an unterminated quote); problems
-the server finds, each reported as `row N, column C: message`; all or
-nothing, --skip-invalid and --dry-run; importing the same file twice;
-export then import; a file streamed in many batches; who may import; and
-re-enrolling a participant who had withdrawn.
+the server finds, each reported as `row N, column C: message`, rows too
+large for any request among them; all or nothing, --skip-invalid and
+--dry-run (with the counts of what would happen); the columns a file has
+(fields it leaves out keep their stored values, empty cells clear them);
+invitation codes kept off stdout with --invites; importing the same file
+twice; export then import; files streamed in many batches, by rows and by
+size; who may import; and re-enrolling a participant who had withdrawn.
 
 All tests share one server per module; every test makes its own programs
 and uses e-mail addresses of its own (only the sample file has fixed ones,
@@ -409,9 +412,14 @@ def test_cell_at_the_limit(admin, tmp_path):
                     [["x" * MAX_CELL, "mentor", ""], [a, "mentee", "z" * (MAX_CELL - 10)],
                      [b, "mentor", "staff engineer"]])
     before = snapshot(admin, pid)
+    # Exit 1 like any problem of a row, not 3: the connection is fine.
     r = run_import(admin, pid, path, rc=1)
-    assert [row for row, _, _ in r.problems] == [2, 3], r.cp.stderr
+    assert [(row, col) for row, col, _ in r.problems] == [(2, "email"), (3, "career_goals")], \
+        r.cp.stderr
+    assert "the cell is too large (%d bytes" % MAX_CELL in r.problems[0][2]
+    assert "the cell is too large (%d bytes" % (MAX_CELL - 10) in r.problems[1][2]
     assert r.doc["applied"] is False
+    expect_counts(r.doc)
     assert snapshot(admin, pid) == before
 
     r = run_import(admin, pid, path, "--skip-invalid")
@@ -589,17 +597,31 @@ def test_dry_run(server, admin, tmp_path):
     invites = str(tmp_path / "invites.csv")
     # Every problem is reported, from mentorctl and from the server alike,
     # and nothing is written: no users, no enrollment, no invitation codes.
+    # As the real run would import nothing, the counts are all 0 and the
+    # exit status is 1.
     r = run_import(admin, pid, f.path, "--dry-run", "--invites", invites, rc=1)
     assert r.doc["applied"] is False and r.doc["dry_run"] is True
     assert [(row, col) for row, col, _ in r.problems] == [(4, "skills_wanted"), (6, "time_zone")]
-    assert r.doc["invites"] == [] and not os.path.exists(invites)
+    expect_counts(r.doc)
+    assert "nothing would be imported: 2 rows with problems" in r.cp.stderr
+    assert r.doc["invites_written"] == 0 and not os.path.exists(invites)
+    assert snapshot(admin, pid) == before
+
+    # With --skip-invalid the real run would import the other rows: the dry
+    # run says how, lists the problems, counts them as skipped, exits 0.
+    r = run_import(admin, pid, f.path, "--dry-run", "--skip-invalid")
+    assert r.doc["applied"] is False and r.doc["dry_run"] is True
+    assert [(row, col) for row, col, _ in r.problems] == [(4, "skills_wanted"), (6, "time_zone")]
+    expect_counts(r.doc, users_created=2, enrolled=2, updated=1, skipped=2)
+    assert r.doc["invites"] == []
     assert snapshot(admin, pid) == before
 
     # A clean file passes the dry run, and is then imported for real.
     clean = csv_file(tmp_path / "clean.csv", ["email", "role"], [[f.new[0], "mentee"]])
     r = run_import(admin, pid, clean, "--dry-run", "--invites", invites)
     assert r.doc["applied"] is False and r.problems == []
-    assert r.doc["invites"] == [] and not os.path.exists(invites)
+    expect_counts(r.doc, users_created=1, enrolled=1)
+    assert r.doc["invites_written"] == 0 and not os.path.exists(invites)
     assert snapshot(admin, pid) == before
     expect_counts(run_import(admin, pid, clean).doc, users_created=1, enrolled=1)
 
@@ -629,8 +651,8 @@ def test_import_twice_changes_nothing(server, admin, tmp_path):
     r = run_import(admin, pid, path, "--invites", second)
     assert r.doc["applied"] is True and r.problems == []
     expect_counts(r.doc, unchanged=3)
-    assert r.doc["invites"] == []
-    assert not os.path.exists(second) or list(read_invites(second)) == []
+    assert r.doc["invites_written"] == 0
+    assert not os.path.exists(second)
     assert users(admin) == people
     assert participants(admin, pid, all=True) == state
 
@@ -709,6 +731,159 @@ def test_round_trip_keeps_what_export_cannot_see(server, admin, tmp_path):
 
 
 # ---------------------------------------------------------------------------
+# The columns a file has
+
+
+def enrolled_with_profiles(admin, tmp_path):
+    """A program whose three participants have every profile field set, two
+    of them with a manager (the first). Returns the program and e-mails."""
+    pid = new_program(admin)
+    boss, a, b = email("cols"), email("cols"), email("cols")
+    path = csv_file(tmp_path / "full.csv", EXPORT_COLUMNS, [
+        [boss, "Boss", "mentor", "go:5", "python:3", "cto", "sailing", "Exec", 9, 20, "UTC",
+         "en", '"mon:9-10"', "", 4],
+        [a, "Ann", "mentor", "python:4;sql:2", "rust:2", "staff engineer", "chess",
+         "Platform", 5, 8, "Europe/Paris", "fr;en", '"mon-fri:9-17"', boss, 2],
+        [b, "Bob", "mentee", "c:1", "go:3", "team lead", "music", "Sales", 2, 1, "Asia/Tokyo",
+         "ja", '"sat:10-12"', boss, 1],
+    ])
+    expect_counts(run_import(admin, pid, path).doc, users_created=3, enrolled=3)
+    return pid, (boss, a, b)
+
+
+def test_file_without_a_column_keeps_that_field(admin, tmp_path):
+    pid, (boss, a, b) = enrolled_with_profiles(admin, tmp_path)
+    before = participants(admin, pid)
+    assert before[a]["profile"]["manager_id"] == before[boss]["user_id"]
+    # Only the capacity is in the file: only the capacity changes, and the
+    # manager, the skills and every other field stay as they were.
+    path = csv_file(tmp_path / "capacity.csv", ["email", "role", "capacity"],
+                    [[a, "mentor", 5], [boss, "mentor", 4]])
+    r = run_import(admin, pid, path)
+    assert r.problems == []
+    expect_counts(r.doc, updated=1, unchanged=1)
+    after = participants(admin, pid)
+    assert after[a]["profile"] == dict(before[a]["profile"], capacity=5)
+    assert after[boss] == before[boss] and after[b] == before[b]
+    # New participants get exactly what the file says.
+    c = email("cols")
+    path = csv_file(tmp_path / "new.csv", ["email", "role", "capacity"], [[c, "mentor", 3]])
+    expect_counts(run_import(admin, pid, path).doc, users_created=1, enrolled=1)
+    prof = participants(admin, pid)[c]["profile"]
+    assert (prof["capacity"], prof["department"], prof["skills_offered"], prof["manager_id"]) == (
+        3, "", [], 0)
+
+
+def test_empty_cell_clears_the_field(admin, tmp_path):
+    pid, (boss, a, b) = enrolled_with_profiles(admin, tmp_path)
+    before = participants(admin, pid)
+    path = csv_file(tmp_path / "clear.csv", ["email", "role", "department", "manager_email"],
+                    [[a, "mentor", "", ""], [b, "mentee", "Sales", boss]])
+    r = run_import(admin, pid, path)
+    expect_counts(r.doc, updated=1, unchanged=1)
+    after = participants(admin, pid)
+    assert after[a]["profile"] == dict(before[a]["profile"], department="", manager_id=0)
+    assert after[b] == before[b]
+    # A list column empties its list.
+    path = csv_file(tmp_path / "clear2.csv", ["email", "role", "skills_offered", "capacity"],
+                    [[a, "mentor", "", ""]])
+    expect_counts(run_import(admin, pid, path).doc, updated=1)
+    prof = participants(admin, pid)[a]["profile"]
+    assert prof == dict(before[a]["profile"], department="", manager_id=0, skills_offered=[],
+                        capacity=0)
+
+
+def test_file_without_profile_columns_keeps_profiles(admin, tmp_path):
+    pid, (boss, a, b) = enrolled_with_profiles(admin, tmp_path)
+    before = participants(admin, pid)
+    path = csv_file(tmp_path / "roles.csv", ["email", "role"], [[a, "mentor"], [b, "mentee"]])
+    r = run_import(admin, pid, path)
+    expect_counts(r.doc, unchanged=2)
+    assert participants(admin, pid) == before
+
+
+def test_seniority_level_0_is_refused(admin, tmp_path):
+    pid = new_program(admin)
+    a = email("lvl")
+    path = csv_file(tmp_path / "lvl.csv", ["email", "role", "seniority_level", "seniority_years"],
+                    [[a, "mentee", 0, 0]])
+    r = run_import(admin, pid, path, rc=1)
+    assert [(row, col) for row, col, _ in r.problems] == [(2, "seniority_level")]
+    assert "1-20" in r.problems[0][2]
+    assert a not in users(admin)
+
+
+# ---------------------------------------------------------------------------
+# Dry runs and invitation codes
+
+
+def test_dry_run_counts_what_would_happen(server, admin, tmp_path):
+    pid = new_program(admin)
+    known = server.make_user(admin)
+    admin.ok("participant", "enroll", "--program", pid, "--user", known.id, "--role", "mentor",
+             "--department", "Before")
+    fresh = [email("dry") for _ in range(4)]
+    path = csv_file(tmp_path / "dry.csv", ["email", "role", "department"],
+                    [[e, "mentee", "New"] for e in fresh] + [[known.email, "mentor", "After"]])
+    before = snapshot(admin, pid)
+    r = run_import(admin, pid, path, "--dry-run")
+    assert (r.doc["applied"], r.doc["dry_run"], r.doc["rows"]) == (False, True, 5)
+    expect_counts(r.doc, users_created=4, enrolled=4, updated=1)
+    assert r.doc["invites"] == [] and r.problems == []
+    # Nothing exists afterwards.
+    assert snapshot(admin, pid) == before
+    assert not set(fresh) & set(users(admin))
+
+    # The same as a table, under a line that says so.
+    cp = admin.ctl("import", "participants", "--program", pid, path, "--dry-run")
+    assert cp.returncode == 0, harness.describe(cp, "dry run as a table")
+    assert cp.stdout.startswith("dry run: nothing was written"), cp.stdout
+    summary = dict(re.findall(r"^([a-z ]+):\s+(\S.*?)\s*$", cp.stdout, re.M))
+    assert (summary["users created"], summary["enrolled"], summary["updated"],
+            summary["applied"]) == ("4", "4", "1", "no (dry run)"), cp.stdout
+    assert "Invitation codes" not in cp.stdout
+    assert snapshot(admin, pid) == before
+
+    # The real run does what the dry run said.
+    r = run_import(admin, pid, path)
+    expect_counts(r.doc, users_created=4, enrolled=4, updated=1)
+    assert r.doc["dry_run"] is False and len(r.doc["invites"]) == 4
+
+
+def test_invites_file_keeps_codes_off_stdout(admin, tmp_path):
+    pid = new_program(admin)
+    people = [email("inv") for _ in range(3)]
+    # As a table.
+    path = csv_file(tmp_path / "a.csv", ["email", "role"], [[people[0], "mentor"]])
+    codes_a = str(tmp_path / "codes-a.csv")
+    cp = admin.ctl("import", "participants", "--program", pid, path, "--invites", codes_a)
+    assert cp.returncode == 0, harness.describe(cp, "import with --invites")
+    [(code, _)] = read_invites(codes_a).values()
+    assert code not in cp.stdout and code not in cp.stderr
+    assert "Invitation codes" not in cp.stdout
+    assert re.search(r"^1 invitation code written to %s$" % re.escape(codes_a), cp.stdout,
+                     re.M), cp.stdout
+    # As JSON: the file and the count instead of the codes.
+    path = csv_file(tmp_path / "b.csv", ["email", "role"],
+                    [[people[1], "mentee"], [people[2], "mentee"]])
+    codes_b = str(tmp_path / "codes-b.csv")
+    r = run_import(admin, pid, path, "--invites", codes_b)
+    assert "invites" not in r.doc
+    assert (r.doc["invites_file"], r.doc["invites_written"]) == (codes_b, 2)
+    written = read_invites(codes_b)
+    assert sorted(written) == sorted(people[1:])
+    assert mode_of(codes_b) == 0o600
+    for code, _ in written.values():
+        assert code not in r.cp.stdout and code not in r.cp.stderr
+    # Without --invites the codes are printed, as the only copy.
+    c = email("inv")
+    path = csv_file(tmp_path / "c.csv", ["email", "role"], [[c, "mentee"]])
+    r = run_import(admin, pid, path)
+    assert [i["email"] for i in r.doc["invites"]] == [c] and r.doc["invites"][0]["code"]
+    assert "invites_file" not in r.doc
+
+
+# ---------------------------------------------------------------------------
 # Files of many rows
 
 
@@ -728,10 +903,11 @@ def test_large_file_in_batches(admin, tmp_path):
     assert len(read_invites(invites)) == n
 
     # stderr is not a terminal: plain progress lines, no carriage returns.
+    # They count rows sent (nothing is written before the end), from the
+    # first batch past row 1000.
     assert "\r" not in r.cp.stderr
-    progress = [int(m) for m in re.findall(r"^imported (\d+) rows$", r.cp.stderr, re.M)]
-    assert progress and progress == sorted(progress) and progress[-1] == n, r.cp.stderr
-    assert all(p > 1000 for p in progress), r.cp.stderr
+    progress = [int(m) for m in re.findall(r"^sent (\d+) rows$", r.cp.stderr, re.M)]
+    assert progress == [1500, 2000, 2500], r.cp.stderr
 
     listed = participants(admin, pid)
     assert len(listed) == n
@@ -751,21 +927,45 @@ def test_small_file_shows_no_progress(admin, tmp_path):
                     [[email("few"), "mentee"] for _ in range(20)])
     r = run_import(admin, pid, path)
     expect_counts(r.doc, users_created=20, enrolled=20)
-    assert "imported" not in r.cp.stderr
+    assert r.cp.stderr == ""
 
 
 def test_long_valid_rows(admin, tmp_path):
-    # Rows near the largest profile the server takes: batches must stay
-    # within the server's request size whatever the rows weigh.
+    # Rows of 2.4 KB (600 of them, 1.4 MB): 500 in one request would pass
+    # the server's frame limit (1 MiB), so batches must end by size too.
     pid = new_program(admin)
     tag = harness.unique("wide")
     interests = ";".join("interest %02d %s" % (k, "x" * 85) for k in range(25))
     rows = [["%s-%03d@import.test" % (tag, i), "mentee", '"%s"' % interests] for i in range(600)]
     path = csv_file(tmp_path / "wide.csv", ["email", "role", "interests"], rows)
+    assert os.path.getsize(path) > 1024 * 1024
     r = run_import(admin, pid, path)
+    assert r.problems == []
     expect_counts(r.doc, users_created=600, enrolled=600)
     prof = participants(admin, pid)[rows[599][0]]["profile"]
     assert len(prof["interests"]) == 25
+    expect_counts(run_import(admin, pid, path).doc, unchanged=600)
+
+
+def test_batches_follow_the_frame_limit_the_server_announces(server_factory, tmp_path):
+    # A server that takes frames of 64 KiB: batches shrink to fit, and a row
+    # that the default limit would let through is now too large to send.
+    srv = server_factory(start=False)
+    srv.start(extra_args=["--max-frame", "65536"])
+    admin = srv.login_admin()
+    pid = new_program(admin)
+    tag = harness.unique("small")
+    interests = ";".join("interest %02d %s" % (k, "x" * 85) for k in range(25))
+    rows = [["%s-%03d@import.test" % (tag, i), "mentee", '"%s"' % interests] for i in range(100)]
+    rows.insert(50, ["%s-big@import.test" % tag, "mentee", "y" * 20000])
+    path = csv_file(tmp_path / "small.csv", ["email", "role", "interests"], rows)
+    r = run_import(admin, pid, path, rc=1)
+    assert [(row, col) for row, col, _ in r.problems] == [(52, "interests")], r.cp.stderr
+    assert "the cell is too large (20000 bytes" in r.problems[0][2]
+    assert participants(admin, pid) == {}
+    r = run_import(admin, pid, path, "--skip-invalid")
+    expect_counts(r.doc, users_created=100, enrolled=100, skipped=1)
+    assert len(participants(admin, pid)) == 100
 
 
 # ---------------------------------------------------------------------------

@@ -422,6 +422,71 @@ static void test_row_errors(void **state)
     md_issues_free(&issues);
 }
 
+/* 0 reads as "not given" on the wire, so where a range starts at 1 a
+ * written 0 is refused rather than silently dropped; seniority years may
+ * be 0. */
+static void test_row_zero(void **state)
+{
+    (void)state;
+    md_roster_header_t h;
+    md_issues_t issues;
+    Mentor__V1__ImportRow *row = NULL;
+    md_issues_init(&issues);
+    header_of(&h, "email,role,capacity,seniority_level,seniority_years\n");
+    assert_int_equal(convert(&h, "a@x,mentor,0,00,0\n", &issues, &row), MD_EINVAL);
+    assert_null(row);
+    assert_int_equal(issues.n, 2);
+    assert_string_equal(issues.items[0].column, "capacity");
+    assert_non_null(strstr(issues.items[0].message, "capacity 0"));
+    assert_non_null(strstr(issues.items[0].message, "1-10"));
+    assert_string_equal(issues.items[1].column, "seniority_level");
+    assert_non_null(strstr(issues.items[1].message, "1-20"));
+    md_issues_free(&issues);
+
+    md_issues_init(&issues);
+    assert_int_equal(convert(&h, "a@x,mentor,1,20,0\n", &issues, &row), MD_OK);
+    assert_int_equal(row->profile->capacity, 1);
+    assert_int_equal(row->profile->seniority_level, 20);
+    assert_int_equal(row->profile->seniority_years, 0);
+    mentor__v1__import_row__free_unpacked(row, NULL);
+    /* Above the range is for the server to say. */
+    assert_int_equal(convert(&h, "a@x,mentor,11,21,61\n", &issues, &row), MD_OK);
+    assert_int_equal(row->profile->capacity, 11);
+    mentor__v1__import_row__free_unpacked(row, NULL);
+    assert_int_equal(issues.n, 0);
+    md_issues_free(&issues);
+}
+
+/* The profile fields a header provides: its columns but email,
+ * display_name and role, in the header's order. */
+static void test_fields(void **state)
+{
+    (void)state;
+    md_roster_header_t h;
+    const char *fields[MD_RC_COUNT];
+    header_of(&h, "capacity,email,display_name,manager_email,role,department\n");
+    assert_int_equal(md_roster_fields(&h, fields), 3);
+    assert_string_equal(fields[0], "capacity");
+    assert_string_equal(fields[1], "manager_email");
+    assert_string_equal(fields[2], "department");
+    header_of(&h, "role,email\n");
+    assert_int_equal(md_roster_fields(&h, fields), 0);
+    /* Every column: every profile field, named as the protocol names them. */
+    const char *header[MD_RC_COUNT];
+    md_buf_t line;
+    md_buf_init(&line);
+    for (int i = 0; i < MD_RC_COUNT; i++)
+        header[i] = md_roster_col_name(i);
+    assert_int_equal(md_csv_record(&line, header, MD_RC_COUNT), MD_OK);
+    assert_int_equal(md_buf_append(&line, "", 1), MD_OK);
+    header_of(&h, (const char *)line.data);
+    assert_int_equal(md_roster_fields(&h, fields), MD_RC_COUNT - 3);
+    assert_string_equal(fields[0], "skills_offered");
+    assert_string_equal(fields[MD_RC_COUNT - 5], "manager_email");
+    assert_string_equal(fields[MD_RC_COUNT - 4], "capacity");
+    md_buf_free(&line);
+}
+
 static void test_issues_sort(void **state)
 {
     (void)state;
@@ -574,6 +639,8 @@ int main(void)
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_row_full),
         cmocka_unit_test(test_row_errors),
+        cmocka_unit_test(test_row_zero),
+        cmocka_unit_test(test_fields),
         cmocka_unit_test(test_issues_sort),
         cmocka_unit_test(test_availability_spec),
         cmocka_unit_test(test_participant_round_trip),
