@@ -314,6 +314,49 @@ int md_parse_id(const char *s, uint64_t *out)
     return MD_OK;
 }
 
+/* Days from 1970-01-01 to the date (proleptic Gregorian calendar). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int md_parse_date_time(const char *s, int64_t *out)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    char tail = 0;
+    size_t n = strlen(s);
+    if (n == 10) {
+        if (sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3)
+            return MD_EINVAL;
+    } else if (n == 20) {
+        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &tail) != 7 ||
+            tail != 'Z')
+            return MD_EINVAL;
+    } else {
+        return MD_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || i == 19)
+            continue;
+        if (s[i] < '0' || s[i] > '9')
+            return MD_EINVAL;
+    }
+    if (s[4] != '-' || s[7] != '-' || y < 1970 || y > 9999 || mo < 1 || mo > 12 || h > 23 ||
+        mi > 59 || se > 59)
+        return MD_EINVAL;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap))
+        return MD_EINVAL;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return MD_OK;
+}
+
 int md_parse_u32(const char *s, uint32_t *out)
 {
     uint32_t v = 0;

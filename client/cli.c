@@ -54,6 +54,14 @@ static const md_opt_t opts_token_create[] = {
     OPT_JSON,
     OPT_HELP,
 };
+static const md_opt_t opts_audit_list[] = {
+    {"since", 0, MD_OPT_VALUE, 0, "TIME", "from this time on (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"},
+    {"actor", 0, MD_OPT_VALUE, 0, "UID", "only what this user did"},
+    {"object", 0, MD_OPT_VALUE, 0, "KIND:ID", "only this object, e.g. user:1042, program:1007"},
+    {"limit", 0, MD_OPT_VALUE, 0, "N", "at most N entries, newest first (default 100)"},
+    OPT_JSON,
+    OPT_HELP,
+};
 static const md_opt_t opts_logout[] = {
     {"all", 0, MD_OPT_FLAG, 0, NULL, "end every session of yours, on every device"},
     OPT_JSON,
@@ -279,6 +287,14 @@ static const command_t commands[] = {
      SPEC(opts_plain, 0, 0, NULL)},
     {"token", "revoke", md_cmd_token_revoke, "token revoke ID", "Revoke one of your API tokens",
      "End one of your API tokens at once.", SPEC(opts_plain, 1, 1, pos_id)},
+    {"audit", "list", md_cmd_audit_list,
+     "audit list [--since TIME] [--actor UID] [--object KIND:ID] [--limit N]",
+     "What admins and coordinators changed (admin)",
+     "List the audit log, newest first: every change an admin or a coordinator\n"
+     "made to users, programs, coordinators and participants, with who, when,\n"
+     "the request and what changed. --json gives the rows before and after.\n"
+     "Only admins may.",
+     SPEC(opts_audit_list, 0, 0, NULL)},
     {"invite", "accept", md_cmd_invite_accept, "invite accept CODE [--password-stdin]",
      "Accept an invitation, set your password and log in",
      "Redeem the invitation CODE you were given, choose your password (at least\n"
@@ -441,6 +457,7 @@ static const command_t commands[] = {
 static const group_t groups[] = {
     {"password", "Your password"},
     {"token", "API tokens for automation"},
+    {"audit", "The audit log"},
     {"invite", "Accept an invitation"},
     {"org", "Organizations"},
     {"user", "Users of your organization"},

@@ -105,6 +105,11 @@ const char *md_closest(const char *word, const char *const *cands, size_t n);
  * or beyond 2^64-1). Returns MD_OK or MD_EINVAL. */
 MD_WUR int md_parse_id(const char *s, uint64_t *out);
 
+/* Parse a point in time, UTC: "YYYY-MM-DD" (its midnight) or
+ * "YYYY-MM-DDTHH:MM:SSZ", into Unix seconds. Dates must exist. Returns
+ * MD_OK or MD_EINVAL. */
+MD_WUR int md_parse_date_time(const char *s, int64_t *out);
+
 /* Parse a decimal number in full that fits in 32 bits, zero included
  * ("0", "14"; not "", "-1", "1.5" or "4294967296"). Ranges are left to the
  * server, which owns the rules. Returns MD_OK or MD_EINVAL. */

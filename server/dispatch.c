@@ -54,6 +54,7 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(TOKEN_CREATE, "token_create", md_h_token_create, MENTOR__V1__ROLE__MEMBER, 0),
     ROW(TOKEN_LIST, "token_list", md_h_token_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
     ROW(TOKEN_REVOKE, "token_revoke", md_h_token_revoke, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(AUDIT_LIST, "audit_list", md_h_audit_list, MENTOR__V1__ROLE__ADMIN, MD_F_READ),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

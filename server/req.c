@@ -190,7 +190,7 @@ void md_req_fail_db(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
 
 static const char SQL_REQUEST_BEGIN[] =
     "SELECT user_id, role, is_operator FROM md_request_begin($1::bigint, $2::bigint, "
-    "$3::int, $4::boolean, $5::int, $6::boolean)";
+    "$3::int, $4::boolean, $5::int, $6::boolean, $7)";
 
 md_db_txn_t *md_req_txn(md_req_t *req)
 {
@@ -198,14 +198,17 @@ md_db_txn_t *md_req_txn(md_req_t *req)
     if (txn == NULL)
         return NULL;
     md_auth_t *a = md_req_auth(req);
-    const char *p[6] = {md_req_u64(req, a->org_id), md_req_u64(req, a->session_id),
-                        md_req_i64(req, req->entry ? req->entry->min_role : 0),
-                        req->entry && (req->entry->flags & MD_F_OPERATOR) ? "true" : "false",
+    const md_dispatch_entry_t *e = req->entry;
+    /* Login's own reads (its answer) are not writes. */
+    int write = !(e != NULL && (e->flags & (MD_F_READ | MD_F_PREAUTH)));
+    const char *p[7] = {md_req_u64(req, a->org_id),
+                        md_req_u64(req, a->session_id),
+                        md_req_i64(req, e ? e->min_role : 0),
+                        e && (e->flags & MD_F_OPERATOR) ? "true" : "false",
                         md_req_i64(req, md_req_server(req)->cfg.session_idle_seconds),
-                        /* Login's own reads (its answer) are not writes. */
-                        req->entry && (req->entry->flags & (MD_F_READ | MD_F_PREAUTH)) ? "false"
-                                                                                       : "true"};
-    if (md_db_txn_add(txn, SQL_REQUEST_BEGIN, 6, p) != MD_OK) {
+                        write ? "true" : "false",
+                        e ? e->name : "unknown"};
+    if (md_db_txn_add(txn, SQL_REQUEST_BEGIN, 7, p) != MD_OK) {
         md_db_txn_free(txn);
         return NULL;
     }

@@ -52,6 +52,7 @@ PERMISSIONS = {
     "token_create": ("MEMBER", False),
     "token_list": ("MEMBER", False),
     "token_revoke": ("MEMBER", False),
+    "audit_list": ("ADMIN", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}

@@ -474,6 +474,34 @@ static void test_terminal_safety(void **state)
     free(out);
 }
 
+static void test_date_time(void **state)
+{
+    (void)state;
+    int64_t t = 0;
+    assert_int_equal(md_parse_date_time("1970-01-01", &t), MD_OK);
+    assert_int_equal(t, 0);
+    assert_int_equal(md_parse_date_time("2026-11-23", &t), MD_OK);
+    assert_int_equal(t, 1795392000);
+    assert_int_equal(md_parse_date_time("2026-11-23T13:45:07Z", &t), MD_OK);
+    assert_int_equal(t, 1795392000 + 13 * 3600 + 45 * 60 + 7);
+    assert_int_equal(md_parse_date_time("2024-02-29", &t), MD_OK);
+    assert_int_equal(t, 1709164800);
+    static const char *const bad[] = {"",
+                                      "2026-11-23 ",
+                                      "2023-02-29",
+                                      "2026-13-01",
+                                      "2026-11-31",
+                                      "26-11-23",
+                                      "2026/11/23",
+                                      "2026-11-23T13:45:07",
+                                      "2026-11-23T24:00:00Z",
+                                      "1969-12-31",
+                                      "2026-11-23T13:45:07+01",
+                                      "2026-1a-23"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(md_parse_date_time(bad[i], &t), MD_EINVAL);
+}
+
 static void test_roles(void **state)
 {
     (void)state;
@@ -760,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_terminal_safety),
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_date_time),
         cmocka_unit_test(test_endpoint),
         cmocka_unit_test(test_config_lines),
         cmocka_unit_test(test_session_files),
