@@ -281,7 +281,7 @@ static void login_looked_up(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     if (PQntuples(r) == 1) {
-        if (md_res_i64(r, 0, 3) >= MAX_LOGIN_FAILURES) {
+        if (md_res_i64(r, 0, 3) >= MAX_LOGIN_FAILURES && md_res_i64(r, 0, 4) > 0) {
             wipe_password(st);
             md_req_fail(req, MD_ETHROTTLED, NULL,
                         "too many failed logins for this account; try again in %lld seconds",

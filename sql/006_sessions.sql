@@ -68,24 +68,30 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
     RETURNING s.org_id, s.id, s.user_id, s.expires_at
 $$;
 
--- Login, step 1, as in 001, plus the failures from the caller's address
--- within 15 minutes (and when the oldest of them stops counting).
+-- Login, step 1, as in 001 but with delays that grow instead of a fixed
+-- window: failures counts the account's failures of the last day, and from
+-- the fifth on, retry_after is the time left until a wait of 15 seconds,
+-- doubling with each further failure up to about an hour, has passed since
+-- the last one (0: no wait). Plus the failures from the caller's address
+-- within 15 minutes, and when the oldest of them stops counting.
 DROP FUNCTION md_login_lookup(text, text);
 CREATE FUNCTION md_login_lookup(p_slug text, p_email text, p_address text)
 RETURNS TABLE (org_id bigint, user_id bigint, password_hash text, failures int, retry_after int,
                address_failures int, address_retry_after int)
 LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
     WITH f AS (
-        SELECT count(*)::int AS n, min(at) AS oldest
+        SELECT count(*)::int AS n, max(at) AS last
           FROM login_failures
-         WHERE account_key = md_account_key(p_slug, p_email) AND at > now() - interval '15 minutes'
+         WHERE account_key = md_account_key(p_slug, p_email) AND at > now() - interval '1 day'
     ), a AS (
         SELECT count(*)::int AS n, min(at) AS oldest
           FROM login_address_failures
          WHERE address_key = md_address_key(p_address) AND at > now() - interval '15 minutes'
     )
     SELECT u.org_id, u.id, u.password_hash, f.n,
-           GREATEST(1, ceil(extract(epoch FROM f.oldest + interval '15 minutes' - now())))::int,
+           CASE WHEN f.n >= 5 THEN GREATEST(0, ceil(extract(epoch FROM
+                    f.last + interval '15 seconds' * (2 ^ least(f.n - 5, 8)) - now())))::int
+                ELSE 0 END,
            a.n,
            GREATEST(1, ceil(extract(epoch FROM a.oldest + interval '15 minutes' - now())))::int
       FROM f CROSS JOIN a

@@ -8,6 +8,7 @@ emails; tests about server identity or life cycle start their own servers.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -155,6 +156,13 @@ def test_five_failures_lock_the_account(server, admin):
     # Throttling is per account: others log in normally.
     other = server.login_admin()
     assert other.whoami()["user"]["email"] == ADMIN_EMAIL
+    # The wait is 15 seconds, not a lockout; each further failure doubles it.
+    time.sleep(16)
+    refused(login_cp(c, person.email, "wrong password again"), "UNAUTHENTICATED")
+    cp = login_cp(c, person.email, person.password)
+    refused(cp, "RESOURCE_EXHAUSTED")
+    seconds = int(re.search(r"try again in (\d+) seconds", cp.stderr).group(1))
+    assert 20 <= seconds <= 30, cp.stderr
 
 
 def test_logout_ends_the_session_everywhere(server, admin):
