@@ -38,6 +38,7 @@ struct md_conn {
     int close_pending; /* close once the output has been written */
     int draining;      /* server shutdown: close once requests are answered */
     uint32_t in_flight;
+    uint64_t ready_at; /* when the TLS handshake finished (loop time, ms) */
     char peer[64];
     char peer_host[48]; /* the address alone, for throttling */
 };
@@ -137,11 +138,24 @@ static void conn_close(md_conn_t *c)
     conn_unlink(c);
 }
 
+/* The largest frame a connection may send: small until it has logged in. */
+static size_t frame_limit(const md_conn_t *c)
+{
+    size_t max = c->srv->cfg.max_frame;
+    if (!c->auth.authed && c->srv->cfg.prelogin_max_frame < max)
+        return c->srv->cfg.prelogin_max_frame;
+    return max;
+}
+
 static void timer_cb(uv_timer_t *t)
 {
     md_conn_t *c = t->data;
+    uint64_t now = uv_now(c->srv->loop);
     if (c->state == MD_CONN_HANDSHAKE) {
         md_log_info("conn_timeout", "peer=%s phase=handshake", c->peer);
+        conn_close(c);
+    } else if (!c->auth.authed && now - c->ready_at >= c->srv->cfg.login_ms) {
+        md_log_info("conn_timeout", "peer=%s phase=login", c->peer);
         conn_close(c);
     } else if (c->in_flight == 0) {
         md_log_info("conn_timeout", "peer=%s phase=idle", c->peer);
@@ -287,7 +301,9 @@ void md_conn_request_done(md_conn_t *c)
 {
     if (c->in_flight > 0)
         c->in_flight--;
-    if (c->in_flight == 0 && c->handles_open && !uv_is_closing((uv_handle_t *)&c->timer))
+    /* Activity postpones the idle deadline, but not the login deadline. */
+    if (c->in_flight == 0 && c->auth.authed && c->handles_open &&
+        !uv_is_closing((uv_handle_t *)&c->timer))
         uv_timer_again(&c->timer);
     if (c->draining && c->in_flight == 0)
         md_conn_close_after_output(c);
@@ -307,6 +323,7 @@ static void conn_process_frames(md_conn_t *c)
         }
         const uint8_t *payload;
         size_t len;
+        c->frames.max_payload = frame_limit(c);
         int r = md_frame_next(&c->frames, &payload, &len);
         if (r == 0)
             return;
@@ -338,6 +355,7 @@ static void conn_on_plaintext(md_conn_t *c)
             conn_close(c);
             return;
         }
+        c->frames.max_payload = frame_limit(c);
         int rc = md_frame_feed(&c->frames, c->srv->plainbuf, (size_t)n);
         if (rc != MD_OK) {
             md_log_info("frame_rejected", "peer=%s reason=too_large", c->peer);
@@ -381,8 +399,11 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             return;
         }
         c->state = MD_CONN_HELLO;
+        c->ready_at = uv_now(c->srv->loop);
         uv_timer_stop(&c->timer);
-        uv_timer_start(&c->timer, timer_cb, c->srv->cfg.idle_ms, c->srv->cfg.idle_ms);
+        uint64_t first =
+            c->srv->cfg.login_ms < c->srv->cfg.idle_ms ? c->srv->cfg.login_ms : c->srv->cfg.idle_ms;
+        uv_timer_start(&c->timer, timer_cb, first, c->srv->cfg.idle_ms);
     }
     md_conn_ref(c); /* dispatch may close the connection under us */
     conn_on_plaintext(c);
@@ -434,7 +455,7 @@ int md_conn_accept(md_server_t *srv)
         snprintf(c->peer_host, sizeof(c->peer_host), "%s", host);
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    md_frame_decoder_init(&c->frames, srv->cfg.max_frame);
+    md_frame_decoder_init(&c->frames, frame_limit(c));
     md_buf_init(&c->out);
     md_buf_init(&c->wbuf);
     c->tls = md_tls_new(srv->ssl_ctx, 1, NULL);

@@ -51,7 +51,9 @@ static uv_loop_t *loop;
 static md_server_t server;
 static md_db_t *db;
 static md_pgembed_t *pg;
-static uv_signal_t sig_int, sig_term;
+static uv_signal_t sig_int, sig_term, sig_hup;
+/* The certificate and key files, read again on SIGHUP. */
+static char tls_cert_path[4096], tls_key_path[4096];
 static uv_timer_t drain_timer;
 static int exit_code;
 static int stopping;
@@ -84,6 +86,8 @@ static void usage(FILE *f)
                "  --max-address-failures N  failed logins per source address in 15 minutes\n"
                "                      before it must wait (default 50)\n"
                "  --idle-timeout SECS close connections idle this long (default 600)\n"
+               "  --login-deadline SECS close connections not logged in this long after\n"
+               "                      the TLS handshake (default 10)\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  --version, --help\n");
 }
@@ -168,6 +172,9 @@ static int parse_args(int argc, char **argv, int first, options_t *o)
         } else if (strcmp(a, "--max-address-failures") == 0) {
             NUM_VALUE(1, 1000000);
             o->server.max_address_failures = (int)n;
+        } else if (strcmp(a, "--login-deadline") == 0) {
+            NUM_VALUE(1, 3600);
+            o->server.login_ms = (uint64_t)n * 1000;
         } else if (strcmp(a, "--idle-timeout") == 0) {
             NUM_VALUE(1, 7L * 24 * 3600);
             o->server.idle_ms = (uint64_t)n * 1000;
@@ -457,6 +464,24 @@ static void on_signal(uv_signal_t *h, int signum)
     md_server_shutdown(&server, drained);
 }
 
+/* SIGHUP: load the certificate and key again. New connections get the new
+ * pair; live ones go on with theirs. A pair that does not load is logged
+ * and the old one kept. */
+static void on_hup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    char err[512], q[600];
+    SSL_CTX *ctx = md_tls_server_ctx(tls_cert_path, tls_key_path, err, sizeof(err));
+    if (ctx == NULL) {
+        md_log_error("tls_reload_failed", "cert=%s error=%s action=kept_previous", tls_cert_path,
+                     md_log_quote(q, sizeof(q), err));
+        return;
+    }
+    SSL_CTX_free(md_server_swap_tls(&server, ctx));
+    md_log_info("tls_reloaded", "cert=%s", tls_cert_path);
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -482,6 +507,8 @@ static int run_server(options_t *o)
         cert = certbuf;
         key = keybuf;
     }
+    snprintf(tls_cert_path, sizeof(tls_cert_path), "%s", cert);
+    snprintf(tls_key_path, sizeof(tls_key_path), "%s", key);
     SSL_CTX *ctx = md_tls_server_ctx(cert, key, err, sizeof(err));
     if (ctx == NULL) {
         fprintf(stderr, "mentord: TLS setup failed: %s\n", err);
@@ -508,6 +535,8 @@ static int run_server(options_t *o)
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_init(loop, &sig_hup);
+    uv_signal_start(&sig_hup, on_hup, SIGHUP);
     uv_timer_init(loop, &drain_timer);
     md_log_info("listening", "addr=%s version=%s pool=%d", o->server.listen, MENTORD_VERSION,
                 o->pool_size);
@@ -518,11 +547,12 @@ static int run_server(options_t *o)
     md_db_close(db);
     uv_close((uv_handle_t *)&sig_int, handle_closed_noop);
     uv_close((uv_handle_t *)&sig_term, handle_closed_noop);
+    uv_close((uv_handle_t *)&sig_hup, handle_closed_noop);
     uv_close((uv_handle_t *)&drain_timer, handle_closed_noop);
     md_server_shutdown(&server, NULL);
     uv_walk(loop, close_walk, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
-    SSL_CTX_free(ctx);
+    SSL_CTX_free(md_server_swap_tls(&server, NULL));
     return exit_code;
 }
 

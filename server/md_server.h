@@ -23,17 +23,19 @@ typedef struct md_conn md_conn_t;
 typedef struct md_server md_server_t;
 
 typedef struct {
-    char listen[300];         /* HOST:PORT */
-    size_t max_frame;         /* payload bytes */
-    uint32_t max_in_flight;   /* unanswered requests per connection */
-    size_t output_soft_cap;   /* stop reading above this much queued output */
-    size_t output_hard_cap;   /* close above this */
-    uint64_t handshake_ms;    /* TLS handshake deadline */
-    uint64_t idle_ms;         /* close after this long without a request */
-    int session_ttl_seconds;  /* absolute session lifetime */
-    int session_idle_seconds; /* a session unused this long expires */
-    int max_address_failures; /* failed logins per address per 15 minutes */
-    int max_connections;      /* total */
+    char listen[300];          /* HOST:PORT */
+    size_t max_frame;          /* payload bytes */
+    uint32_t max_in_flight;    /* unanswered requests per connection */
+    size_t output_soft_cap;    /* stop reading above this much queued output */
+    size_t output_hard_cap;    /* close above this */
+    uint64_t handshake_ms;     /* TLS handshake deadline */
+    uint64_t idle_ms;          /* close after this long without a request */
+    uint64_t login_ms;         /* close when not logged in this long after the handshake */
+    size_t prelogin_max_frame; /* payload bytes accepted before login */
+    int session_ttl_seconds;   /* absolute session lifetime */
+    int session_idle_seconds;  /* a session unused this long expires */
+    int max_address_failures;  /* failed logins per address per 15 minutes */
+    int max_connections;       /* total */
 } md_server_config_t;
 
 void md_server_config_defaults(md_server_config_t *cfg);
@@ -80,6 +82,9 @@ struct md_server {
 
 MD_WUR int md_server_start(md_server_t *srv, uv_loop_t *loop, const md_server_config_t *cfg,
                            SSL_CTX *ctx, md_db_t *db, char *err, size_t errlen);
+/* New connections use ctx from now on; returns the previous one, which the
+ * caller frees (live connections keep their own reference to it). */
+SSL_CTX *md_server_swap_tls(md_server_t *srv, SSL_CTX *ctx);
 /* Stop accepting; close idle connections; when every connection is gone
  * call on_drained. */
 void md_server_shutdown(md_server_t *srv, void (*on_drained)(md_server_t *srv));

@@ -20,6 +20,8 @@ void md_server_config_defaults(md_server_config_t *cfg)
     cfg->output_hard_cap = 16 * 1024 * 1024;
     cfg->handshake_ms = 10000;
     cfg->idle_ms = 600000;
+    cfg->login_ms = 10000;
+    cfg->prelogin_max_frame = 16 * 1024;
     cfg->session_ttl_seconds = 12 * 3600;
     cfg->session_idle_seconds = 2 * 3600;
     cfg->max_address_failures = 50;
@@ -59,6 +61,13 @@ static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
         return MD_EINVAL;
     *port = (int)p;
     return MD_OK;
+}
+
+SSL_CTX *md_server_swap_tls(md_server_t *srv, SSL_CTX *ctx)
+{
+    SSL_CTX *old = srv->ssl_ctx;
+    srv->ssl_ctx = ctx;
+    return old;
 }
 
 int md_server_start(md_server_t *srv, uv_loop_t *loop, const md_server_config_t *cfg, SSL_CTX *ctx,
