@@ -102,3 +102,36 @@ def test_only_admins_read_it_and_nobody_rewrites_it(server, admin):
                 "TRUNCATE audit_log"):
         cp = psql(server, sql)
         assert cp.returncode != 0 and "permission denied" in cp.stderr, (sql, cp.stderr)
+
+
+def test_every_admin_action_leaves_an_entry(server, admin, tmp_path):
+    """One entry (at least) per admin action kind, named by the request."""
+    person = server.make_user(admin)
+    uid = str(person.user["id"])
+    prog = admin.ok("program", "create", "--name", harness.unique("Every"))
+    pid = str(prog["id"] if "id" in prog else prog["program"]["id"])
+    steps = [
+        ("program_transition", ["program", "transition", pid, "enrolling"]),
+        ("participant_enroll", ["participant", "enroll", "--program", pid, "--user", uid,
+                                "--role", "mentee"]),
+        ("participant_withdraw", ["participant", "withdraw", "--program", pid, "--user", uid]),
+        ("user_reset_password", ["user", "reset-password", uid]),
+        ("user_deactivate", ["user", "deactivate", uid]),
+    ]
+    for action, args in steps:
+        admin.ok(*args)
+        assert entries(admin, "--limit", "5")[0]["action"] == action, (action, args)
+    csv = tmp_path / "p.csv"
+    mail = "%s@acme.test" % harness.unique("imp")
+    csv.write_text("email,role,department\n%s,mentor,Lab\n" % mail)
+    admin.ok("import", "participants", "--program", pid, str(csv))
+    log = entries(admin, "--limit", "5")
+    assert {"participant_import"} <= {e["action"] for e in log}
+    assert any(e["object_kind"] == "participant" and e["after"]["department"] == "Lab"
+               for e in log)
+    directory = tmp_path / "d.csv"
+    directory.write_text("employee_id,email,status,title\nE-%s,%s,active,Engineer\n"
+                         % (harness.unique("e"), mail))
+    admin.ok("import", "users", str(directory))
+    log = entries(admin, "--limit", "3")
+    assert log[0]["action"] == "user_import" and log[0]["after"]["title"] == "Engineer"
