@@ -82,15 +82,16 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The row as the log keeps it: secrets and the packed profile (which holds
--- self-identified attributes) left out, with a note of what changed in them.
+-- self-identified attributes) left out, with a note of what changed in them
+-- (has_password; profile_digest, an MD5 of the packed profile that tells
+-- whether it changed without revealing it).
 CREATE FUNCTION md_audit_row(p_kind text, p_row jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind
            WHEN 'user' THEN p_row - 'password_hash'
                             || jsonb_build_object('has_password', p_row->>'password_hash' IS NOT NULL)
            WHEN 'participant' THEN p_row - 'profile_pb'
-                            || jsonb_build_object('profile_sha256',
-                                                  encode(sha256(decode(substr(p_row->>'profile_pb', 3), 'hex')), 'hex'))
+                            || jsonb_build_object('profile_digest', md5(p_row->>'profile_pb'))
            ELSE p_row END
 $$;
 
@@ -106,8 +107,9 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO audit_log (org_id, actor_id, action, object_kind, object_id, before, after)
         SELECT n.org_id, current_setting('app.user_id')::bigint, current_setting('app.action'),
-               v_kind, (to_jsonb(n)->>v_key)::bigint, NULL, md_audit_row(v_kind, to_jsonb(n))
-          FROM new_rows n WHERE n.org_id = md_current_org();
+               v_kind, (n.j->>v_key)::bigint, NULL, md_audit_row(v_kind, n.j)
+          FROM (SELECT x.org_id, to_jsonb(x) AS j FROM new_rows x) n
+         WHERE n.org_id = md_current_org();
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO audit_log (org_id, actor_id, action, object_kind, object_id, before, after)
         SELECT o.org_id, current_setting('app.user_id')::bigint, current_setting('app.action'),
@@ -121,13 +123,13 @@ BEGIN
         INSERT INTO audit_log (org_id, actor_id, action, object_kind, object_id, before, after)
         SELECT n.org_id, current_setting('app.user_id')::bigint, current_setting('app.action'),
                v_kind, n.k, o.r, n.r
-          FROM (SELECT x.org_id, md_audit_row(v_kind, to_jsonb(x)) AS r,
-                       (to_jsonb(x)->>v_key)::bigint AS k,
-                       (to_jsonb(x)->>v_key) || '/' || coalesce(to_jsonb(x)->>'program_id', '') AS pk
-                  FROM new_rows x) n
-          JOIN (SELECT md_audit_row(v_kind, to_jsonb(x)) AS r,
-                       (to_jsonb(x)->>v_key) || '/' || coalesce(to_jsonb(x)->>'program_id', '') AS pk
-                  FROM old_rows x) o ON o.pk = n.pk
+          FROM (SELECT (y.j->>'org_id')::bigint AS org_id, md_audit_row(v_kind, y.j) AS r,
+                       (y.j->>v_key)::bigint AS k,
+                       (y.j->>v_key) || '/' || coalesce(y.j->>'program_id', '') AS pk
+                  FROM (SELECT to_jsonb(x) AS j FROM new_rows x) y) n
+          JOIN (SELECT md_audit_row(v_kind, y.j) AS r,
+                       (y.j->>v_key) || '/' || coalesce(y.j->>'program_id', '') AS pk
+                  FROM (SELECT to_jsonb(x) AS j FROM old_rows x) y) o ON o.pk = n.pk
          WHERE n.org_id = md_current_org() AND o.r <> n.r;
     END IF;
     RETURN NULL;

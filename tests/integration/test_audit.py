@@ -82,7 +82,7 @@ def test_member_changes_and_private_data_stay_out(server, admin):
     text = str(log)
     assert "they/them" not in text and "pronouns" not in text
     assert log[0]["before"]["department"] == "" and log[0]["after"]["department"] == "Research"
-    assert log[0]["before"]["profile_sha256"] != log[0]["after"]["profile_sha256"]
+    assert log[0]["before"]["profile_digest"] != log[0]["after"]["profile_digest"]
 
 
 def test_only_admins_read_it_and_nobody_rewrites_it(server, admin):
