@@ -63,6 +63,24 @@ int md_ctx_usage(md_ctx_t *c, const char *fmt, ...)
     return MD_EXIT_USAGE;
 }
 
+int md_ctx_print_done(md_ctx_t *c, uint64_t id, const char *text)
+{
+    if (!c->json) {
+        md_out_line(stdout, "%s", text);
+        return MD_EXIT_OK;
+    }
+    md_json_t j;
+    md_json_init(&j);
+    md_json_begin_object(&j, NULL);
+    md_json_bool(&j, "ok", 1);
+    if (id != 0)
+        md_json_uint(&j, "id", id);
+    md_json_end_object(&j);
+    int rc = md_ctx_print_json(c, &j);
+    md_json_free(&j);
+    return rc;
+}
+
 int md_ctx_print_json(md_ctx_t *c, md_json_t *j)
 {
     (void)c;

@@ -232,18 +232,7 @@ static int forget_session(md_ctx_t *c)
 
 static int logged_out(md_ctx_t *c, const char *text)
 {
-    if (c->json) {
-        md_json_t j;
-        md_json_init(&j);
-        md_json_begin_object(&j, NULL);
-        md_json_bool(&j, "ok", 1);
-        md_json_end_object(&j);
-        int rc = md_ctx_print_json(c, &j);
-        md_json_free(&j);
-        return rc;
-    }
-    md_out_line(stdout, "%s", text);
-    return MD_EXIT_OK;
+    return md_ctx_print_done(c, 0, text);
 }
 
 int md_cmd_logout(md_ctx_t *c, const md_args_t *a)

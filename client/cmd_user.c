@@ -292,17 +292,7 @@ int md_cmd_user_deactivate(md_ctx_t *c, const md_args_t *a)
     if (rc != MD_EXIT_OK)
         return rc;
     mentor__v1__server_message__free_unpacked(msg, NULL);
-    if (c->json) {
-        md_json_t j;
-        md_json_init(&j);
-        md_json_begin_object(&j, NULL);
-        md_json_bool(&j, "ok", 1);
-        md_json_uint(&j, "id", id);
-        md_json_end_object(&j);
-        rc = md_ctx_print_json(c, &j);
-        md_json_free(&j);
-        return rc;
-    }
-    md_out_line(stdout, "Deactivated user %llu.", (unsigned long long)id);
-    return MD_EXIT_OK;
+    char text[64];
+    snprintf(text, sizeof(text), "Deactivated user %llu.", (unsigned long long)id);
+    return md_ctx_print_done(c, id, text);
 }

@@ -62,6 +62,9 @@ int md_ctx_refused(md_ctx_t *c, int code, const char *message, const char *field
 int md_ctx_usage(md_ctx_t *c, const char *fmt, ...) MD_PRINTF(2, 3);
 /* Print a finished JSON document on stdout. */
 int md_ctx_print_json(md_ctx_t *c, md_json_t *j);
+/* Report a done action: {"ok": true} (with "id" when id is not 0) under
+ * --json, the sentence text otherwise. */
+int md_ctx_print_done(md_ctx_t *c, uint64_t id, const char *text);
 /* Print a key/value table on stdout. Returns an md_exit_t. */
 int md_ctx_print_kv(md_ctx_t *c, const md_table_t *t);
 /* Parse s as the positive id of what ("program", "user") for the command

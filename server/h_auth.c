@@ -367,16 +367,7 @@ static void logout_done(md_req_t *req, md_db_txn_t *txn, int err)
         md_server_forget_sessions(md_req_server(req), a->org_id, a->user_id, 0);
     else
         md_server_forget_sessions(md_req_server(req), a->org_id, 0, a->session_id);
-    Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
-    if (e == NULL) {
-        md_req_fail(req, MD_ENOMEM, NULL, NULL);
-        return;
-    }
-    mentor__v1__empty__init(e);
-    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
-    resp.result_case = MENTOR__V1__RESPONSE__RESULT_EMPTY;
-    resp.empty = e;
-    md_req_reply(req, &resp);
+    md_req_reply_empty(req);
 }
 
 void md_h_logout(md_req_t *req)
@@ -509,20 +500,6 @@ static void pwchange_wipe(pwchange_t *st)
         OPENSSL_cleanse(st->next, strlen(st->next));
 }
 
-static void reply_empty(md_req_t *req)
-{
-    Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
-    if (e == NULL) {
-        md_req_fail(req, MD_ENOMEM, NULL, NULL);
-        return;
-    }
-    mentor__v1__empty__init(e);
-    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
-    resp.result_case = MENTOR__V1__RESPONSE__RESULT_EMPTY;
-    resp.empty = e;
-    md_req_reply(req, &resp);
-}
-
 static void pwchange_written(md_req_t *req, md_db_txn_t *txn, int err)
 {
     if (err != MD_OK) {
@@ -537,7 +514,7 @@ static void pwchange_written(md_req_t *req, md_db_txn_t *txn, int err)
     md_auth_t *a = md_req_auth(req);
     md_log_info("password_changed", "org=%llu user=%llu", (unsigned long long)a->org_id,
                 (unsigned long long)a->user_id);
-    reply_empty(req);
+    md_req_reply_empty(req);
 }
 
 static void pwchange_work(md_req_t *req)

@@ -187,16 +187,7 @@ static void revoked(md_req_t *req, md_db_txn_t *txn, int err)
     }
     md_auth_t *a = md_req_auth(req);
     md_server_forget_sessions(md_req_server(req), a->org_id, 0, req->msg->token_revoke->id);
-    Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
-    if (e == NULL) {
-        md_req_fail(req, MD_ENOMEM, NULL, NULL);
-        return;
-    }
-    mentor__v1__empty__init(e);
-    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
-    resp.result_case = MENTOR__V1__RESPONSE__RESULT_EMPTY;
-    resp.empty = e;
-    md_req_reply(req, &resp);
+    md_req_reply_empty(req);
 }
 
 void md_h_token_revoke(md_req_t *req)

@@ -37,6 +37,8 @@ md_auth_t *md_req_auth(md_req_t *req);
 
 /* Send resp (status OK unless resp->status is set) and free the request. */
 void md_req_reply(md_req_t *req, Mentor__V1__Response *resp);
+/* Answer OK with the Empty result. */
+void md_req_reply_empty(md_req_t *req);
 /* Send an error status and free the request. fmt NULL uses the table's
  * default message. */
 void md_req_fail(md_req_t *req, int err, const char *field, const char *fmt, ...) MD_PRINTF(4, 5);

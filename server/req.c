@@ -139,6 +139,20 @@ void md_req_fail(md_req_t *req, int err, const char *field, const char *fmt, ...
     md_req_reply(req, &resp);
 }
 
+void md_req_reply_empty(md_req_t *req)
+{
+    Mentor__V1__Empty *e = md_req_alloc(req, sizeof(*e));
+    if (e == NULL) {
+        md_req_fail(req, MD_ENOMEM, NULL, NULL);
+        return;
+    }
+    mentor__v1__empty__init(e);
+    Mentor__V1__Response resp = MENTOR__V1__RESPONSE__INIT;
+    resp.result_case = MENTOR__V1__RESPONSE__RESULT_EMPTY;
+    resp.empty = e;
+    md_req_reply(req, &resp);
+}
+
 void md_req_fail_db(md_req_t *req, md_db_txn_t *txn, int err, const char *field)
 {
     if (err == MD_EDBDOWN || err == MD_EDBTIMEOUT) {

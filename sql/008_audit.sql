@@ -24,9 +24,15 @@ ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON audit_log USING (org_id = md_current_org()) WITH CHECK (org_id = md_current_org());
 GRANT SELECT, INSERT ON audit_log TO mentord_app;
 
--- As in 007, plus the request kind and the caller's role, kept in the
--- transaction's settings for the audit triggers.
-DROP FUNCTION md_request_begin(bigint, bigint, int, boolean, int, boolean);
+-- Starting a request, as in 001, plus: login sessions expire when unused
+-- for p_idle_seconds (006) and using one moves that mark (at most once a
+-- minute, or half the idle time if shorter, to spare writes); API tokens
+-- (007) do not expire when idle, and a read token may only make requests
+-- that change nothing (p_write false; mentord refuses those before any
+-- work, this is the same rule where the data is); and the request kind
+-- and the caller's role are kept in the transaction's settings for the
+-- audit triggers below.
+DROP FUNCTION md_request_begin(bigint, bigint, int, boolean);
 CREATE FUNCTION md_request_begin(p_org bigint, p_session bigint, p_min_role int, p_operator boolean,
                                  p_idle_seconds int, p_write boolean, p_action text)
 RETURNS TABLE (user_id bigint, role smallint, is_operator boolean, expires_at timestamptz)
