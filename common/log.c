@@ -15,14 +15,20 @@ void md_log_set_level(md_log_level_t level)
     log_level = level;
 }
 
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
 int md_log_parse_level(const char *s)
 {
-    static const char *names[] = {"debug", "info", "warn", "error"};
     for (int i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0)
+        if (strcmp(s, level_names[i]) == 0)
             return i;
     }
     return -1;
+}
+
+const char *md_log_level_name(md_log_level_t level)
+{
+    return (int)level >= 0 && (int)level < 4 ? level_names[level] : "?";
 }
 
 void md_log(md_log_level_t level, const char *event, const char *fmt, ...)

@@ -14,6 +14,8 @@ typedef enum { MD_LOG_DEBUG, MD_LOG_INFO, MD_LOG_WARN, MD_LOG_ERROR } md_log_lev
 void md_log_set_level(md_log_level_t level);
 /* Parse "debug", "info", "warn", "error"; -1 when unknown. */
 int md_log_parse_level(const char *s);
+/* "debug", "info", "warn" or "error". */
+const char *md_log_level_name(md_log_level_t level);
 void md_log(md_log_level_t level, const char *event, const char *fmt, ...) MD_PRINTF(3, 4);
 /* Quote s into buf for a key=value line (always NUL-terminated). */
 const char *md_log_quote(char *buf, size_t len, const char *s);

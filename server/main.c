@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ini.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <uv.h>
@@ -45,6 +46,9 @@ typedef struct {
     const char *admin_name;
     int password_stdin;
     const char *password_file;
+    int check_config;
+    int log_level;
+    const char *source[32]; /* where each setting came from, by index in settings[] */
 } options_t;
 
 static uv_loop_t *loop;
@@ -89,6 +93,10 @@ static void usage(FILE *f)
                "  --login-deadline SECS close connections not logged in this long after\n"
                "                      the TLS handshake (default 10)\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+               "  --config FILE       read settings from FILE first (env MENTORD_CONFIG): lines\n"
+               "                      'name = value' with the names above, e.g. pool-size = 8;\n"
+               "                      then the environment (MENTORD_POOL_SIZE, ...), then flags\n"
+               "  --check-config      check the settings, print them (secrets masked), exit\n"
                "  --version, --help\n");
 }
 
@@ -103,13 +111,278 @@ static int parse_long(const char *s, long min, long max, long *out)
     return 1;
 }
 
+/* ---- settings: config file, environment, flags ------------------------
+ *
+ * Every server setting is one row here, known by the same name as flag
+ * ("--pool-size"), config file key ("pool-size" or "pool_size") and
+ * environment variable ("MENTORD_POOL_SIZE", with the older names kept for
+ * the database URLs). Later sources win: defaults, then the config file,
+ * then the environment, then the command line. */
+
+#define SRC_DEFAULT "default"
+#define SRC_CONFIG  "config"
+#define SRC_ENV     "environment"
+#define SRC_FLAG    "flag"
+
+typedef enum { SET_TEXT, SET_NUM, SET_LEVEL } setting_kind_t;
+
+typedef struct {
+    const char *name;
+    const char *env;
+    setting_kind_t kind;
+    long min, max;
+    int secret; /* a connection string that may hold a password */
+} setting_t;
+
+static const setting_t settings[] = {
+    {"data-dir", "MENTORD_DATA_DIR", SET_TEXT, 0, 0, 0},
+    {"db", "MENTORD_DB_URL", SET_TEXT, 0, 0, 1},
+    {"db-owner", "MENTORD_DB_OWNER_URL", SET_TEXT, 0, 0, 1},
+    {"listen", "MENTORD_LISTEN", SET_TEXT, 0, 0, 0},
+    {"cert", "MENTORD_CERT", SET_TEXT, 0, 0, 0},
+    {"key", "MENTORD_KEY", SET_TEXT, 0, 0, 0},
+    {"pg-bindir", "MENTORD_PG_BINDIR", SET_TEXT, 0, 0, 0},
+    {"pool-size", "MENTORD_POOL_SIZE", SET_NUM, 1, 256, 0},
+    {"max-frame", "MENTORD_MAX_FRAME", SET_NUM, 1024, 64L * 1024 * 1024, 0},
+    {"max-in-flight", "MENTORD_MAX_IN_FLIGHT", SET_NUM, 1, 10000, 0},
+    {"session-ttl", "MENTORD_SESSION_TTL", SET_NUM, 60, 90L * 24 * 3600, 0},
+    {"session-idle", "MENTORD_SESSION_IDLE", SET_NUM, 2, 90L * 24 * 3600, 0},
+    {"max-address-failures", "MENTORD_MAX_ADDRESS_FAILURES", SET_NUM, 1, 1000000, 0},
+    {"login-deadline", "MENTORD_LOGIN_DEADLINE", SET_NUM, 1, 3600, 0},
+    {"idle-timeout", "MENTORD_IDLE_TIMEOUT", SET_NUM, 1, 7L * 24 * 3600, 0},
+    {"log-level", "MENTORD_LOG_LEVEL", SET_LEVEL, 0, 0, 0},
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* Values read from the config file live as long as the process. */
+static char *owned_values[NSETTINGS * 2];
+static size_t n_owned;
+
+static const setting_t *find_setting(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *a = settings[i].name, *b = name;
+        while (*a != '\0' && (*a == *b || (*a == '-' && *b == '_'))) {
+            a++;
+            b++;
+        }
+        if (*a == '\0' && *b == '\0')
+            return &settings[i];
+    }
+    return NULL;
+}
+
+/* Store value for setting st; 0, or -1 with err filled. */
+static int apply_setting(options_t *o, const setting_t *st, const char *v, const char *source,
+                         char *err, size_t errlen)
+{
+    long n = 0;
+    if (st->kind == SET_NUM && !parse_long(v, st->min, st->max, &n)) {
+        snprintf(err, errlen, "wants a number from %ld to %ld, not '%s'", st->min, st->max, v);
+        return -1;
+    }
+    if (st->kind == SET_LEVEL) {
+        n = md_log_parse_level(v);
+        if (n < 0) {
+            snprintf(err, errlen, "unknown log level '%s' (debug, info, warn, error)", v);
+            return -1;
+        }
+    }
+    if (st->kind == SET_TEXT && v[0] == '\0') {
+        snprintf(err, errlen, "needs a value");
+        return -1;
+    }
+    const char *name = st->name;
+    if (strcmp(name, "data-dir") == 0)
+        o->data_dir = v;
+    else if (strcmp(name, "db") == 0)
+        o->db_url = v;
+    else if (strcmp(name, "db-owner") == 0)
+        o->db_owner_url = v;
+    else if (strcmp(name, "listen") == 0)
+        snprintf(o->server.listen, sizeof(o->server.listen), "%s", v);
+    else if (strcmp(name, "cert") == 0)
+        o->cert = v;
+    else if (strcmp(name, "key") == 0)
+        o->key = v;
+    else if (strcmp(name, "pg-bindir") == 0)
+        o->pg_bindir = v;
+    else if (strcmp(name, "pool-size") == 0)
+        o->pool_size = (int)n;
+    else if (strcmp(name, "max-frame") == 0)
+        o->server.max_frame = (size_t)n;
+    else if (strcmp(name, "max-in-flight") == 0)
+        o->server.max_in_flight = (uint32_t)n;
+    else if (strcmp(name, "session-ttl") == 0)
+        o->server.session_ttl_seconds = (int)n;
+    else if (strcmp(name, "session-idle") == 0)
+        o->server.session_idle_seconds = (int)n;
+    else if (strcmp(name, "max-address-failures") == 0)
+        o->server.max_address_failures = (int)n;
+    else if (strcmp(name, "login-deadline") == 0)
+        o->server.login_ms = (uint64_t)n * 1000;
+    else if (strcmp(name, "idle-timeout") == 0)
+        o->server.idle_ms = (uint64_t)n * 1000;
+    else if (strcmp(name, "log-level") == 0)
+        o->log_level = (int)n;
+    o->source[st - settings] = source;
+    return 0;
+}
+
+typedef struct {
+    options_t *o;
+    char err[300];
+} ini_ctx_t;
+
+static int ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx_t *ctx = user;
+    if (section[0] != '\0' && strcmp(section, "mentord") != 0) {
+        snprintf(ctx->err, sizeof(ctx->err),
+                 "unknown section [%s] (settings go at the top or "
+                 "under [mentord])",
+                 section);
+        return 0;
+    }
+    const setting_t *st = find_setting(name);
+    if (st == NULL) {
+        snprintf(ctx->err, sizeof(ctx->err), "unknown setting '%s'", name);
+        return 0;
+    }
+    char *copy = n_owned < sizeof(owned_values) / sizeof(owned_values[0]) ? strdup(value) : NULL;
+    if (copy == NULL) {
+        snprintf(ctx->err, sizeof(ctx->err), "too many settings (or out of memory)");
+        return 0;
+    }
+    owned_values[n_owned++] = copy;
+    char e[256];
+    if (apply_setting(ctx->o, st, copy, SRC_CONFIG, e, sizeof(e)) != 0) {
+        snprintf(ctx->err, sizeof(ctx->err), "%s: %s", st->name, e);
+        return 0;
+    }
+    return 1;
+}
+
+/* The config file (--config FILE, else MENTORD_CONFIG), then the
+ * environment. Returns 0, or 2 after reporting a problem. */
+static int load_config_and_env(int argc, char **argv, options_t *o)
+{
+    const char *path = getenv("MENTORD_CONFIG");
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0)
+            path = argv[i + 1];
+    }
+    if (path != NULL && path[0] != '\0') {
+        ini_ctx_t ctx = {.o = o, .err = ""};
+        int rc = ini_parse(path, ini_entry, &ctx);
+        if (rc < 0) {
+            fprintf(stderr, "mentord: cannot read the config file %s\n", path);
+            return 2;
+        }
+        if (rc > 0) {
+            fprintf(stderr, "mentord: %s line %d: %s\n", path, rc,
+                    ctx.err[0] ? ctx.err : "not a 'key = value' line");
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *v = getenv(settings[i].env);
+        char err[256];
+        if (v == NULL)
+            continue;
+        if (apply_setting(o, &settings[i], v, SRC_ENV, err, sizeof(err)) != 0) {
+            fprintf(stderr, "mentord: %s: %s\n", settings[i].env, err);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* A connection string with its password replaced, for printing. */
+static void masked_conninfo(const char *url, char *out, size_t len)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &errmsg);
+    PQfreemem(errmsg);
+    if (opts == NULL) {
+        snprintf(out, len, "(not a valid connection string)");
+        return;
+    }
+    size_t used = 0;
+    out[0] = '\0';
+    for (PQconninfoOption *p = opts; p->keyword != NULL && used < len; p++) {
+        if (p->val == NULL || p->val[0] == '\0')
+            continue;
+        int secret = strcmp(p->keyword, "password") == 0;
+        int w = snprintf(out + used, len - used, "%s%s=%s", used ? " " : "", p->keyword,
+                         secret ? "********" : p->val);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    PQconninfoFree(opts);
+}
+
+/* --check-config: the effective settings, one per line, with where each
+ * came from; secrets masked. */
+static void print_settings(const options_t *o)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting_t *st = &settings[i];
+        char buf[1024];
+        const char *v = NULL;
+        const char *name = st->name;
+        if (strcmp(name, "data-dir") == 0)
+            v = o->data_dir;
+        else if (strcmp(name, "db") == 0)
+            v = o->db_url;
+        else if (strcmp(name, "db-owner") == 0)
+            v = o->db_owner_url;
+        else if (strcmp(name, "listen") == 0)
+            v = o->server.listen;
+        else if (strcmp(name, "cert") == 0)
+            v = o->cert;
+        else if (strcmp(name, "key") == 0)
+            v = o->key;
+        else if (strcmp(name, "pg-bindir") == 0)
+            v = o->pg_bindir;
+        else if (strcmp(name, "log-level") == 0)
+            v = md_log_level_name((md_log_level_t)o->log_level);
+        if (st->secret && v != NULL) {
+            masked_conninfo(v, buf, sizeof(buf));
+            v = buf;
+        } else if (st->kind == SET_NUM) {
+            long n = 0;
+            if (strcmp(name, "pool-size") == 0)
+                n = o->pool_size;
+            else if (strcmp(name, "max-frame") == 0)
+                n = (long)o->server.max_frame;
+            else if (strcmp(name, "max-in-flight") == 0)
+                n = (long)o->server.max_in_flight;
+            else if (strcmp(name, "session-ttl") == 0)
+                n = o->server.session_ttl_seconds;
+            else if (strcmp(name, "session-idle") == 0)
+                n = o->server.session_idle_seconds;
+            else if (strcmp(name, "max-address-failures") == 0)
+                n = o->server.max_address_failures;
+            else if (strcmp(name, "login-deadline") == 0)
+                n = (long)(o->server.login_ms / 1000);
+            else if (strcmp(name, "idle-timeout") == 0)
+                n = (long)(o->server.idle_ms / 1000);
+            snprintf(buf, sizeof(buf), "%ld", n);
+            v = buf;
+        }
+        printf("%-22s = %-40s (%s)\n", name, v != NULL ? v : "-",
+               o->source[i] != NULL ? o->source[i] : SRC_DEFAULT);
+    }
+}
+
 /* Returns 0 to continue, 1 to exit 0, 2 for a usage error. */
 static int parse_args(int argc, char **argv, int first, options_t *o)
 {
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
 #define NEED_VALUE                                                                                 \
     do {                                                                                           \
         if (v == NULL) {                                                                           \
@@ -118,74 +391,23 @@ static int parse_args(int argc, char **argv, int first, options_t *o)
         }                                                                                          \
         i++;                                                                                       \
     } while (0)
-#define NUM_VALUE(min, max)                                                                        \
-    do {                                                                                           \
-        NEED_VALUE;                                                                                \
-        if (!parse_long(v, min, max, &n)) {                                                        \
-            fprintf(stderr, "mentord: %s wants a number from %ld to %ld, not '%s'\n", a,           \
-                    (long)(min), (long)(max), v);                                                  \
-            return 2;                                                                              \
-        }                                                                                          \
-    } while (0)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 1;
         } else if (strcmp(a, "--version") == 0) {
             printf("mentord %s\n", MENTORD_VERSION);
             return 1;
-        } else if (strcmp(a, "--data-dir") == 0) {
+        } else if (strcmp(a, "--config") == 0) {
+            NEED_VALUE; /* read before the other options, by load_config */
+        } else if (strcmp(a, "--check-config") == 0) {
+            o->check_config = 1;
+        } else if (strncmp(a, "--", 2) == 0 && find_setting(a + 2) != NULL) {
             NEED_VALUE;
-            o->data_dir = v;
-        } else if (strcmp(a, "--db") == 0) {
-            NEED_VALUE;
-            o->db_url = v;
-        } else if (strcmp(a, "--db-owner") == 0) {
-            NEED_VALUE;
-            o->db_owner_url = v;
-        } else if (strcmp(a, "--listen") == 0) {
-            NEED_VALUE;
-            snprintf(o->server.listen, sizeof(o->server.listen), "%s", v);
-        } else if (strcmp(a, "--cert") == 0) {
-            NEED_VALUE;
-            o->cert = v;
-        } else if (strcmp(a, "--key") == 0) {
-            NEED_VALUE;
-            o->key = v;
-        } else if (strcmp(a, "--pg-bindir") == 0) {
-            NEED_VALUE;
-            o->pg_bindir = v;
-        } else if (strcmp(a, "--pool-size") == 0) {
-            NUM_VALUE(1, 256);
-            o->pool_size = (int)n;
-        } else if (strcmp(a, "--max-frame") == 0) {
-            NUM_VALUE(1024, 64 * 1024 * 1024);
-            o->server.max_frame = (size_t)n;
-        } else if (strcmp(a, "--max-in-flight") == 0) {
-            NUM_VALUE(1, 10000);
-            o->server.max_in_flight = (uint32_t)n;
-        } else if (strcmp(a, "--session-ttl") == 0) {
-            NUM_VALUE(60, 90L * 24 * 3600);
-            o->server.session_ttl_seconds = (int)n;
-        } else if (strcmp(a, "--session-idle") == 0) {
-            NUM_VALUE(2, 90L * 24 * 3600);
-            o->server.session_idle_seconds = (int)n;
-        } else if (strcmp(a, "--max-address-failures") == 0) {
-            NUM_VALUE(1, 1000000);
-            o->server.max_address_failures = (int)n;
-        } else if (strcmp(a, "--login-deadline") == 0) {
-            NUM_VALUE(1, 3600);
-            o->server.login_ms = (uint64_t)n * 1000;
-        } else if (strcmp(a, "--idle-timeout") == 0) {
-            NUM_VALUE(1, 7L * 24 * 3600);
-            o->server.idle_ms = (uint64_t)n * 1000;
-        } else if (strcmp(a, "--log-level") == 0) {
-            NEED_VALUE;
-            int lv = md_log_parse_level(v);
-            if (lv < 0) {
-                fprintf(stderr, "mentord: unknown log level '%s'\n", v);
+            char err[256];
+            if (apply_setting(o, find_setting(a + 2), v, SRC_FLAG, err, sizeof(err)) != 0) {
+                fprintf(stderr, "mentord: %s: %s\n", a, err);
                 return 2;
             }
-            md_log_set_level((md_log_level_t)lv);
         } else if (strcmp(a, "--org-slug") == 0) {
             NEED_VALUE;
             o->org_slug = v;
@@ -208,7 +430,6 @@ static int parse_args(int argc, char **argv, int first, options_t *o)
             return 2;
         }
 #undef NEED_VALUE
-#undef NUM_VALUE
     }
     if ((o->cert == NULL) != (o->key == NULL)) {
         fprintf(stderr, "mentord: --cert and --key go together\n");
@@ -562,19 +783,25 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     md_server_config_defaults(&o.server);
     o.pool_size = 4;
-    o.data_dir = getenv("MENTORD_DATA_DIR");
-    o.db_url = getenv("MENTORD_DB_URL");
-    o.db_owner_url = getenv("MENTORD_DB_OWNER_URL");
-    const char *env_listen = getenv("MENTORD_LISTEN");
-    if (env_listen != NULL)
-        snprintf(o.server.listen, sizeof(o.server.listen), "%s", env_listen);
+    o.log_level = MD_LOG_INFO;
 
     int is_init = argc > 1 && strcmp(argv[1], "init") == 0;
-    int pr = parse_args(argc, argv, is_init ? 2 : 1, &o);
+    int pr = load_config_and_env(argc, argv, &o);
+    if (pr == 0)
+        pr = parse_args(argc, argv, is_init ? 2 : 1, &o);
+    for (size_t i = 0; i < n_owned && pr != 0; i++)
+        free(owned_values[i]);
     if (pr == 1)
         return 0;
     if (pr == 2)
         return 2;
+    md_log_set_level((md_log_level_t)o.log_level);
+    if (o.check_config) {
+        print_settings(&o);
+        for (size_t i = 0; i < n_owned; i++)
+            free(owned_values[i]);
+        return 0;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     loop = uv_default_loop();
@@ -588,5 +815,7 @@ int main(int argc, char **argv)
         md_log_warn("loop_not_empty", "%s", "handles left open");
     if (!is_init)
         md_log_info("stopped", "exit=%d", rc);
+    for (size_t i = 0; i < n_owned; i++)
+        free(owned_values[i]);
     return rc;
 }
