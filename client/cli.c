@@ -287,6 +287,12 @@ static const command_t commands[] = {
      SPEC(opts_plain, 0, 0, NULL)},
     {"token", "revoke", md_cmd_token_revoke, "token revoke ID", "Revoke one of your API tokens",
      "End one of your API tokens at once.", SPEC(opts_plain, 1, 1, pos_id)},
+    {"admin", "status", md_cmd_admin_status, "admin status", "The health of the server (operator)",
+     "Show the server instance's version, uptime, connections, requests (in\n"
+     "all and by kind), errors and database pool. It is answered from the\n"
+     "server's memory, so it works while the database is away. Only the server\n"
+     "operator may.",
+     SPEC(opts_plain, 0, 0, NULL)},
     {"audit", "list", md_cmd_audit_list,
      "audit list [--since TIME] [--actor UID] [--object KIND:ID] [--limit N]",
      "What admins and coordinators changed (admin)",
@@ -458,6 +464,7 @@ static const group_t groups[] = {
     {"password", "Your password"},
     {"token", "API tokens for automation"},
     {"audit", "The audit log"},
+    {"admin", "Operating the server"},
     {"invite", "Accept an invitation"},
     {"org", "Organizations"},
     {"user", "Users of your organization"},

@@ -106,6 +106,7 @@ int md_cmd_token_create(md_ctx_t *c, const md_args_t *a);
 int md_cmd_token_list(md_ctx_t *c, const md_args_t *a);
 int md_cmd_token_revoke(md_ctx_t *c, const md_args_t *a);
 int md_cmd_audit_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_admin_status(md_ctx_t *c, const md_args_t *a);
 int md_cmd_whoami(md_ctx_t *c, const md_args_t *a);
 int md_cmd_invite_accept(md_ctx_t *c, const md_args_t *a);
 int md_cmd_org_show(md_ctx_t *c, const md_args_t *a);

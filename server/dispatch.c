@@ -55,6 +55,8 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(TOKEN_LIST, "token_list", md_h_token_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
     ROW(TOKEN_REVOKE, "token_revoke", md_h_token_revoke, MENTOR__V1__ROLE__MEMBER, 0),
     ROW(AUDIT_LIST, "audit_list", md_h_audit_list, MENTOR__V1__ROLE__ADMIN, MD_F_READ),
+    ROW(ADMIN_STATUS, "admin_status", md_h_admin_status, MENTOR__V1__ROLE__ADMIN,
+        MD_F_OPERATOR | MD_F_READ),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);
@@ -78,6 +80,8 @@ void md_dispatch(md_conn_t *c, Mentor__V1__Request *msg)
     }
     const md_dispatch_entry_t *e = md_dispatch_find((int)msg->kind_case);
     req->entry = e;
+    if (e != NULL && (size_t)(e - md_dispatch_table) < MD_STATS_KINDS)
+        md_conn_server(c)->stats.by_kind[e - md_dispatch_table]++;
     if (e == NULL) {
         md_req_fail(req, MD_EUNKNOWNKIND, "kind", "unknown request kind (field %d)",
                     (int)msg->kind_case);

@@ -51,6 +51,7 @@ void md_h_token_create(md_req_t *req);
 void md_h_token_list(md_req_t *req);
 void md_h_token_revoke(md_req_t *req);
 void md_h_audit_list(md_req_t *req);
+void md_h_admin_status(md_req_t *req);
 void md_h_program_create(md_req_t *req);
 void md_h_program_list(md_req_t *req);
 void md_h_program_show(md_req_t *req);

@@ -58,11 +58,15 @@ typedef enum {
     MD_CONN_CLOSING    /* flushing the last output, then close */
 } md_conn_state_t;
 
+#define MD_STATS_KINDS 128 /* rows of the dispatch table counted */
+
 typedef struct {
     uint64_t accepted;
     uint64_t requests;
     uint64_t errors;
     int connections;
+    int64_t started_at;               /* Unix seconds */
+    uint64_t by_kind[MD_STATS_KINDS]; /* by row of md_dispatch_table */
 } md_server_stats_t;
 
 struct md_server {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "md_frame.h"
 #include "md_log.h"
@@ -77,6 +78,7 @@ int md_server_start(md_server_t *srv, uv_loop_t *loop, const md_server_config_t 
     srv->cfg = *cfg;
     srv->ssl_ctx = ctx;
     srv->db = db;
+    srv->stats.started_at = (int64_t)time(NULL);
     char host[256];
     int port;
     if (parse_listen(cfg->listen, host, sizeof(host), &port) != MD_OK) {

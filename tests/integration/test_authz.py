@@ -53,6 +53,7 @@ PERMISSIONS = {
     "token_list": ("MEMBER", False),
     "token_revoke": ("MEMBER", False),
     "audit_list": ("ADMIN", False),
+    "admin_status": ("ADMIN", True),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}

@@ -20,7 +20,7 @@ from test_programs import World, code_name
 # token itself).
 READ_KINDS = {
     "logout", "whoami", "org_show", "org_list", "user_list", "user_show", "program_list",
-    "program_show", "participant_list", "participant_show", "token_list", "audit_list",
+    "program_show", "participant_list", "participant_show", "token_list", "audit_list", "admin_status",
 }
 
 
