@@ -289,9 +289,8 @@ static const command_t commands[] = {
      "End one of your API tokens at once.", SPEC(opts_plain, 1, 1, pos_id)},
     {"admin", "status", md_cmd_admin_status, "admin status", "The health of the server (operator)",
      "Show the server instance's version, uptime, connections, requests (in\n"
-     "all and by kind), errors and database pool. It is answered from the\n"
-     "server's memory, so it works while the database is away. Only the server\n"
-     "operator may.",
+     "all and by kind), errors and database pool, from the server's memory.\n"
+     "Only the server operator may.",
      SPEC(opts_plain, 0, 0, NULL)},
     {"audit", "list", md_cmd_audit_list,
      "audit list [--since TIME] [--actor UID] [--object KIND:ID] [--limit N]",
