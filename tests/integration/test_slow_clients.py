@@ -5,6 +5,7 @@ still gets prompt answers, and mentord's memory stays bounded. The bounds
 are generous (this runs on shared CI machines, sanitizer build included);
 docs/BENCHMARKS.md is where latency figures belong."""
 
+import os
 import socket
 import statistics
 import threading
@@ -99,9 +100,11 @@ def test_slowloris_and_non_readers_do_not_starve_others(server_factory, pb):
         # Prompt answers: a generous bound for shared machines.
         assert p99(loaded) < max(10 * p99(idle), 0.25), (
             "p99 %.1f ms under attack vs %.1f ms idle" % (p99(loaded) * 1e3, p99(idle) * 1e3))
-        # Bounded memory: the slow connections cost little each.
+        # Bounded memory: the slow connections cost little each (an
+        # AddressSanitizer build keeps freed memory in quarantine: more room).
         grown = rss_during - rss_before
-        assert grown < 200 * 1024, "mentord grew by %d KiB" % grown
+        limit = (1024 if "ASAN_OPTIONS" in os.environ else 200) * 1024
+        assert grown < limit, "mentord grew by %d KiB" % grown
         print("idle p50 %.2f ms p99 %.2f ms; loaded p50 %.2f ms p99 %.2f ms; RSS +%d KiB for %d "
               "slow and %d greedy connections"
               % (statistics.median(idle) * 1e3, p99(idle) * 1e3, statistics.median(loaded) * 1e3,
