@@ -22,6 +22,7 @@
 #include "md_crypto.h"
 #include "md_db.h"
 #include "md_log.h"
+#include "md_metrics.h"
 #include "md_migrate.h"
 #include "md_model.h"
 #include "md_pgembed.h"
@@ -47,6 +48,7 @@ typedef struct {
     int password_stdin;
     const char *password_file;
     int check_config;
+    const char *metrics_listen;
     int log_level;
     const char *source[32]; /* where each setting came from, by index in settings[] */
 } options_t;
@@ -56,6 +58,7 @@ static md_server_t server;
 static md_db_t *db;
 static md_pgembed_t *pg;
 static uv_signal_t sig_int, sig_term, sig_hup;
+static md_metrics_t *metrics; /* NULL unless --metrics-listen */
 /* The certificate and key files, read again on SIGHUP. */
 static char tls_cert_path[4096], tls_key_path[4096];
 static uv_timer_t drain_timer;
@@ -97,6 +100,8 @@ static void usage(FILE *f)
                "                      'name = value' with the names above, e.g. pool-size = 8;\n"
                "                      then the environment (MENTORD_POOL_SIZE, ...), then flags\n"
                "  --check-config      check the settings, print them (secrets masked), exit\n"
+               "  --metrics-listen HOST:PORT  serve GET /metrics (Prometheus) and /healthz\n"
+               "                      over plain HTTP there; keep it on a local address\n"
                "  --version, --help\n");
 }
 
@@ -151,6 +156,7 @@ static const setting_t settings[] = {
     {"login-deadline", "MENTORD_LOGIN_DEADLINE", SET_NUM, 1, 3600, 0},
     {"idle-timeout", "MENTORD_IDLE_TIMEOUT", SET_NUM, 1, 7L * 24 * 3600, 0},
     {"log-level", "MENTORD_LOG_LEVEL", SET_LEVEL, 0, 0, 0},
+    {"metrics-listen", "MENTORD_METRICS_LISTEN", SET_TEXT, 0, 0, 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -225,6 +231,8 @@ static int apply_setting(options_t *o, const setting_t *st, const char *v, const
         o->server.idle_ms = (uint64_t)n * 1000;
     else if (strcmp(name, "log-level") == 0)
         o->log_level = (int)n;
+    else if (strcmp(name, "metrics-listen") == 0)
+        o->metrics_listen = v;
     o->source[st - settings] = source;
     return 0;
 }
@@ -348,6 +356,8 @@ static void print_settings(const options_t *o)
             v = o->pg_bindir;
         else if (strcmp(name, "log-level") == 0)
             v = md_log_level_name((md_log_level_t)o->log_level);
+        else if (strcmp(name, "metrics-listen") == 0)
+            v = o->metrics_listen;
         if (st->secret && v != NULL) {
             masked_conninfo(v, buf, sizeof(buf));
             v = buf;
@@ -680,6 +690,8 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     stopping = 1;
+    md_metrics_stop(metrics);
+    metrics = NULL;
     md_log_info("signal", "signal=%d action=shutdown", signum);
     uv_timer_start(&drain_timer, drain_deadline, DRAIN_DEADLINE_MS, 0);
     md_server_shutdown(&server, drained);
@@ -752,6 +764,17 @@ static int run_server(options_t *o)
         SSL_CTX_free(ctx);
         return 1;
     }
+    if (o->metrics_listen != NULL &&
+        md_metrics_start(loop, o->metrics_listen, &server, &metrics, err, sizeof(err)) != MD_OK) {
+        fprintf(stderr, "mentord: %s\n", err);
+        md_server_shutdown(&server, NULL);
+        md_db_close(db);
+        uv_run(loop, UV_RUN_NOWAIT);
+        SSL_CTX_free(md_server_swap_tls(&server, NULL));
+        return 1;
+    }
+    if (metrics != NULL)
+        md_log_info("metrics_listening", "addr=%s", o->metrics_listen);
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
@@ -765,6 +788,8 @@ static int run_server(options_t *o)
     uv_run(loop, UV_RUN_DEFAULT);
 
     /* Drained (or forced): close the pool, then the listener's leftovers. */
+    md_metrics_stop(metrics);
+    metrics = NULL;
     md_db_close(db);
     uv_close((uv_handle_t *)&sig_int, handle_closed_noop);
     uv_close((uv_handle_t *)&sig_term, handle_closed_noop);
