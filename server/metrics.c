@@ -204,21 +204,21 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     mconn_t *c = h->data;
+    static char discard[64]; /* a full request buffer takes no more */
     size_t room = sizeof(c->in) - c->len;
-    *buf = uv_buf_init(c->in + c->len, (unsigned)(room ? room : 1));
+    *buf = room > 0 ? uv_buf_init(c->in + c->len, (unsigned)room)
+                    : uv_buf_init(discard, sizeof(discard));
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    (void)buf;
     mconn_t *c = s->data;
     if (n < 0) {
         mconn_close(c);
         return;
     }
-    c->len += (size_t)n;
-    if (c->len > sizeof(c->in))
-        c->len = sizeof(c->in);
+    if (buf->base >= c->in && buf->base < c->in + sizeof(c->in))
+        c->len += (size_t)n;
     serve(c);
 }
 
