@@ -40,10 +40,19 @@ def samples(text):
     return values
 
 
+def wait_healthy(mport, timeout=20):
+    """The pool connects in the background after mentord starts listening."""
+    deadline = time.monotonic() + timeout
+    while get(mport, "/healthz")[0] != 200:
+        assert time.monotonic() < deadline, "healthz not OK %ds after start" % timeout
+        time.sleep(0.1)
+
+
 def start(server_factory):
     mport = harness.free_port()
     srv = server_factory(start=False)
     srv.start(extra_args=["--metrics-listen", "127.0.0.1:%d" % mport])
+    wait_healthy(mport)
     return srv, mport
 
 
@@ -91,7 +100,7 @@ def test_health_follows_the_database(cluster, external):  # noqa: F811
     mport = harness.free_port()
     external.stop()
     external.start(extra_args=["--metrics-listen", "127.0.0.1:%d" % mport])
-    assert get(mport, "/healthz")[0] == 200
+    wait_healthy(mport)
     cluster.stop(mode="immediate")
     deadline = time.monotonic() + 15
     while get(mport, "/healthz")[0] != 503:
