@@ -23,6 +23,7 @@ cd "$(dirname "$0")/.."
 # bench_NAME.
 BENCHMARKS=(
     "import: bulk participant import and export (BENCH_IMPORT_ROWS rows)"
+    "match: matching engine alone, 2000x400 to 50000x10000 (bench_match), checked against SciPy"
 )
 
 BUILD="${BENCH_BUILD_DIR:-build-bench}"
@@ -373,6 +374,75 @@ bench_import() {
     fi
 }
 
+# ---------------------------------------------------- benchmark: match
+
+# One key=value field of a bench_match line: match_field LINE KEY.
+match_field() {
+    sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"
+}
+
+# The matching engine on its own (no server): bench_match scores and solves
+# synthetic programs (mentees x mentors, capacity 5) with both solvers, each
+# size in a process of its own; bench/match_scipy.py then solves the two
+# smaller ones again with SciPy and compares the optima. Goals (optimal
+# solver, scoring and solving together): 10000x2000 under 1 s and 200 MiB,
+# 50000x10000 under 15 s and 1 GiB.
+bench_match() {
+    local out="$WORK/match.txt" line size solver total peak
+    cmake --build "$BUILD" -j"$(nproc)" --target bench_match >/dev/null ||
+        die "building bench_match failed"
+    "$BUILD/bench_match" --solver both >"$out" || die "bench_match failed"
+    while IFS= read -r line; do
+        size=$(match_field "$line" size)
+        solver=$(match_field "$line" solver)
+        total=$(match_field "$line" total_s)
+        peak=$(match_field "$line" peak_mib)
+        if [ "$solver" = stable ]; then
+            result "match.$size.stable" "$total" s "scoring and deferred acceptance"
+            continue
+        fi
+        result "match.$size.scoring" "$(match_field "$line" scoring_s)" s \
+            "$(match_field "$line" pairs_scored) pair scores"
+        result "match.$size.solving" "$(match_field "$line" solving_s)" s \
+            "$(match_field "$line" rounds) rounds, $(match_field "$line" core_edges) core pairs"
+        result "match.$size.total" "$total" s \
+            "$(match_field "$line" new_pairs) pairs, score $(match_field "$line" new_score)"
+        result "match.$size.peak" "$peak" MiB "VmHWM"
+        local goal_s="" goal_mib=""
+        case "$size" in
+        10000x2000) goal_s=1 goal_mib=200 ;;
+        50000x10000) goal_s=15 goal_mib=1024 ;;
+        esac
+        [ -n "$goal_s" ] || continue
+        if awk -v t="$total" -v p="$peak" -v gt="$goal_s" -v gp="$goal_mib" \
+            'BEGIN { exit !(t < gt && p < gp) }'; then
+            VERDICTS+=("PASS match $size: $total s, $peak MiB, goal < $goal_s s and < $goal_mib MiB")
+        else
+            VERDICTS+=("FAIL match $size: $total s, $peak MiB, goal < $goal_s s and < $goal_mib MiB")
+            FAILED=1
+        fi
+    done <"$out"
+
+    if ! /usr/bin/python3 -c "import scipy" 2>/dev/null; then
+        VERDICTS+=("SKIP match vs SciPy: python3-scipy is not installed")
+        return 0
+    fi
+    local table="$WORK/match-scipy.txt" rc=0
+    /usr/bin/python3 bench/match_scipy.py --bench "$BUILD/bench_match" >"$table" || rc=$?
+    sed 's/^/   /' "$table"
+    while IFS= read -r line; do
+        read -r size engine scipy ratio _ <<<"$line"
+        [[ "$size" =~ ^[0-9]+x[0-9]+$ ]] || continue
+        result "match.$size.scipy" "$scipy" s "engine $engine s, SciPy/engine $ratio"
+    done <"$table"
+    if [ "$rc" -eq 0 ]; then
+        VERDICTS+=("PASS match vs SciPy: equal optima")
+    else
+        VERDICTS+=("FAIL match vs SciPy: optima differ (table above)")
+        FAILED=1
+    fi
+}
+
 # ------------------------------------------------------------------ main
 
 main() {
@@ -427,6 +497,7 @@ main() {
         echo "== Running $name"
         case "$name" in
         import) bench_import ;;
+        match) bench_match ;;
         esac
     done
 

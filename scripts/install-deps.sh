@@ -6,7 +6,8 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
             libpq-dev libssl-dev libargon2-dev libinih-dev postgresql)
 TEST_PKGS=(libcmocka-dev python3 python3-pytest python3-protobuf protobuf-compiler
-           python3-aiosmtpd clang-format procps clang libclang-rt-14-dev openssl docker-compose)
+           python3-aiosmtpd clang-format procps clang libclang-rt-14-dev openssl docker-compose
+           python3-scipy)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-build}" = "test" ]; then
