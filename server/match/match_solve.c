@@ -161,6 +161,7 @@ typedef struct {
     uint64_t *rescored;       /* per thread: rows scored again */
     match_cands_t cands;      /* stride: the list length L */
     uint32_t core_k;          /* list entries that start in the core */
+    bool spread_ties;         /* optimal: ties at a list's cut start per mentee */
     /* Per thread, per mentor: the best mentees seen, as a min-heap of
      * mentor_x selection keys (score, then lower mentee index). */
     uint64_t **mbest;
@@ -444,9 +445,19 @@ static void select_top(solve_t *s, uint32_t tid, uint32_t i, const uint16_t *row
         while (l-- > 0 && above + lo[l] < L)
             above += lo[l];
         uint32_t cut = b * 64 + l, at_cut = L - above;
-        /* The cut's 64th was stored backwards: walk it forwards in row
-         * order, so ties at the cut go to the lowest mentor indices. */
-        for (uint32_t k = m->n_elig; k-- > at;) {
+        /* The cut's 64th was stored backwards (row order from the end).
+         * Ties at the cut are taken from a starting point that depends on
+         * the mentee, walking round: when many mentors score the same (as
+         * with sparse profiles), mentees' lists then spread over all of
+         * them instead of all naming the same lowest-index mentors, whose
+         * capacity cannot hold everyone, which made the core grow a few
+         * pairs per mentee and round up to the whole matrix. The stable
+         * solver's preferences need the lowest indices (its tie rule), so
+         * only the optimal solver spreads. */
+        uint32_t cnt = m->n_elig - at;
+        uint32_t start = cnt && s->spread_ties ? (uint32_t)(((uint64_t)i * 2654435761u) % cnt) : 0;
+        for (uint32_t q = 0; q < cnt; q++) {
+            uint32_t k = m->n_elig - 1 - (start + q) % cnt;
             uint32_t sc = (uint32_t)(buf[k] >> 32);
             if (sc > cut || (sc == cut && at_cut > 0)) {
                 at_cut -= sc == cut;
@@ -1097,6 +1108,7 @@ int md_match_solve(const md_match_t *m, md_match_solver_t solver, md_match_resul
         return MD_ENOMEM;
     if ((rc = solve_init(&s, m)) != MD_OK)
         goto cleanup;
+    s.spread_ties = solver == MD_MATCH_OPTIMAL;
 
     /* The first pass: every eligible mentee against every eligible mentor. */
     uint64_t t0 = now_ns();
