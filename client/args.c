@@ -314,6 +314,28 @@ int md_parse_id(const char *s, uint64_t *out)
     return MD_OK;
 }
 
+int md_parse_user_ref(const char *s, uint64_t *id, const char **email)
+{
+    if (s == NULL || s[0] == '\0')
+        return MD_EINVAL;
+    const char *at = strchr(s, '@');
+    if (at == NULL) {
+        if (md_parse_id(s, id) != MD_OK)
+            return MD_EINVAL;
+        *email = NULL;
+        return MD_OK;
+    }
+    if (at == s || at[1] == '\0')
+        return MD_EINVAL;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p <= ' ' || *p == 0x7f)
+            return MD_EINVAL;
+    }
+    *id = 0;
+    *email = s;
+    return MD_OK;
+}
+
 /* Days from 1970-01-01 to the date (proleptic Gregorian calendar). */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {

@@ -135,9 +135,19 @@ static const md_opt_t opts_user_update[] = {
          "N",                                                                                      \
          "mentor's seniority level minus mentee's, at least (0-10)"},                              \
         {"require-shared-language", 0, MD_OPT_VALUE, 0, "yes|no", "pairs must share a language"},  \
+        {"require-mentor-training",                                                                \
+         0,                                                                                        \
+         MD_OPT_VALUE,                                                                             \
+         0,                                                                                        \
+         "yes|no",                                                                                 \
+         "mentors must have completed the training"},                                              \
+        {"mentors-per-mentee", 0, MD_OPT_VALUE, 0, "N", "mentors per mentee, 1-3 (default 1)"},    \
+        {"match-objective", 0, MD_OPT_VALUE, 0, "GOAL", "participation (default) or score"},       \
+        {"match-mode", 0, MD_OPT_VALUE, 0, "MODE", "admin (default) or self (mentees request)"},   \
+        {"response-window-days", 0, MD_OPT_VALUE, 0, "N", "days to answer, 1-30 (default 3)"},     \
+        {"auto-recalc", 0, MD_OPT_VALUE, 0, "on|off", "recompute proposals after changes"},        \
     {                                                                                              \
-        "require-mentor-training", 0, MD_OPT_VALUE, 0, "yes|no",                                   \
-            "mentors must have completed the training"                                             \
+        "recalc-hours", 0, MD_OPT_VALUE, 0, "N", "and every N hours, 0-720 (0: never)"             \
     }
 
 /* The fields of a profile, shared by "participant enroll" (the initial
@@ -234,6 +244,114 @@ static const md_opt_t opts_profile_edit[] = {
     OPT_HELP,
 };
 
+/* Matching. USER is a user id or an e-mail address, as md_parse_user_ref
+ * reads it. */
+static const md_opt_t opts_match_run[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"solver", 0, MD_OPT_VALUE, 0, "SOLVER", "optimal (the default) or stable"},
+    {"dry-run", 0, MD_OPT_FLAG, 0, NULL, "show what would be proposed; change nothing"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_list[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"status", 0, MD_OPT_VALUE, 0, "STATUS", "only proposals in this status (default: proposed)"},
+    {"all", 0, MD_OPT_FLAG, 0, NULL, "proposals in every status"},
+    {"mine", 0, MD_OPT_FLAG, 0, NULL, "only your own proposals"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_explain[] = {
+    {"id", 0, MD_OPT_VALUE, 0, "ID", "the proposal to explain"},
+    {"program", 0, MD_OPT_VALUE, 0, "PID", "the program's id (with --mentee and --mentor)"},
+    {"mentee", 0, MD_OPT_VALUE, 0, "USER", "the mentee, by id or e-mail"},
+    {"mentor", 0, MD_OPT_VALUE, 0, "USER", "the mentor, by id or e-mail"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_note[] = {
+    {"note", 0, MD_OPT_VALUE, 0, "TEXT", "why, up to 1000 characters"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_pair[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"mentee", 0, MD_OPT_VALUE, 1, "USER", "the mentee, by id or e-mail"},
+    {"mentor", 0, MD_OPT_VALUE, 1, "USER", "the mentor, by id or e-mail"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_exclude[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"mentee", 0, MD_OPT_VALUE, 1, "USER", "the mentee, by id or e-mail"},
+    {"mentor", 0, MD_OPT_VALUE, 1, "USER", "the mentor, by id or e-mail"},
+    {"reason", 0, MD_OPT_VALUE, 0, "TEXT", "why, up to 1000 characters"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_reassign[] = {
+    {"mentor", 0, MD_OPT_VALUE, 1, "USER", "the new mentor, by id or e-mail"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_prefer[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"mentor", 0, MD_OPT_VALUE, 1, "USER", "the mentor, by id or e-mail"},
+    {"rank", 0, MD_OPT_VALUE, 1, "N", "1 (most wanted) to 100"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_other[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"user", 0, MD_OPT_VALUE, 1, "USER", "the other participant, by id or e-mail"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_program[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_suggest[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"limit", 0, MD_OPT_VALUE, 0, "N", "at most N mentors, 1-50 (default 5)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_request[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"mentor", 0, MD_OPT_VALUE, 1, "USER", "the mentor to ask, by id or e-mail"},
+    {"message", 0, MD_OPT_VALUE, 0, "TEXT", "a word for the mentor, up to 1000 characters"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_match_runs[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"limit", 0, MD_OPT_VALUE, 0, "N", "at most N runs, newest first, 1-200 (default 20)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_pair_list[] = {
+    {"program", 0, MD_OPT_VALUE, 0, "PID", "only this program's pairs"},
+    {"ended", 0, MD_OPT_FLAG, 0, NULL, "include pairs that ended"},
+    {"mine", 0, MD_OPT_FLAG, 0, NULL, "only pairs you are in"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_rematch_request[] = {
+    {"pair", 0, MD_OPT_VALUE, 1, "ID", "the pair you are in"},
+    {"reason", 0, MD_OPT_VALUE, 1, "TEXT", "why, up to 1000 characters"},
+    OPT_JSON,
+    OPT_HELP,
+};
+static const md_opt_t opts_participant_training[] = {
+    {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
+    {"user", 0, MD_OPT_VALUE, 1, "USER", "the mentor, by id or e-mail"},
+    {"not-done", 0, MD_OPT_FLAG, 0, NULL, "record the training as not done (again)"},
+    OPT_JSON,
+    OPT_HELP,
+};
+
 static const char *const pos_code[] = {"CODE"};
 static const char *const pos_id[] = {"ID"};
 static const char *const pos_id_state[] = {"ID", "STATE"};
@@ -241,7 +359,18 @@ static const char *const pos_id_state[] = {"ID", "STATE"};
 #define PROGRAM_FIELDS_HELP                                                                        \
     "FACTOR is one of skills, goals, interests, seniority, department,\n"                          \
     "time_zone, language, availability, preferences. Dates are YYYY-MM-DD.\n"                      \
-    "Ranges are checked by the server."
+    "--match-objective steers the optimal solver: participation matches the\n"                     \
+    "most mentees, then the highest total score; score the highest total even\n"                   \
+    "if fewer are matched. In --match-mode self, mentees request mentors, who\n"                   \
+    "answer within --response-window-days. With --auto-recalc on, proposals\n"                     \
+    "are recomputed after changes while the program is matching or active\n"                       \
+    "(and every --recalc-hours hours when not 0). Ranges are checked by the\n"                     \
+    "server."
+
+#define USER_HELP                                                                                  \
+    "USER is a user id or an e-mail address; looking up an address needs the\n"                    \
+    "right to see that user (admins and coordinators), so members give ids\n"                      \
+    "(shown by 'match suggest' and 'match list')."
 
 #define PROFILE_FIELDS_HELP                                                                        \
     "A repeated flag (--offer, --want, --goal, --interest, --language,\n"                          \
@@ -361,8 +490,8 @@ static const command_t commands[] = {
      "enrolling, matching, active or closed.",
      SPEC(opts_program_list, 0, 0, NULL)},
     {"program", "show", md_cmd_program_show, "program show ID", "Show one program",
-     "Show a program: its texts, objectives, dates, matching weights and rules,\n"
-     "coordinators and participant counts.",
+     "Show a program: its texts, objectives, dates, matching weights, rules and\n"
+     "settings, coordinators and participant counts.",
      SPEC(opts_plain, 1, 1, pos_id)},
     {"program", "update", md_cmd_program_update,
      "program update ID [FIELD OPTIONS] [--clear FIELD]",
@@ -409,6 +538,13 @@ static const command_t commands[] = {
      "Withdraw a participant from a program (without --user, yourself). Their\n"
      "history is kept; enrolling again reactivates them.",
      SPEC(opts_participant_one, 0, 0, NULL)},
+    {"participant", "training", md_cmd_participant_training,
+     "participant training --program PID --user USER [--not-done]",
+     "Record a mentor's required training (admin, its coordinators)",
+     "Record that a mentor has done the program's required mentor training (or\n"
+     "with --not-done, that they have not), which matching checks when the\n"
+     "program requires it. Admins and the program's coordinators may.\n\n" USER_HELP,
+     SPEC(opts_participant_training, 0, 0, NULL)},
     {"profile", "show", md_cmd_profile_show, "profile show --program PID [--user UID]",
      "Show a profile in a program",
      "Show every field of a participant's profile in a program (without --user,\n"
@@ -423,6 +559,128 @@ static const command_t commands[] = {
      "seniority_level, seniority_years, time_zone, languages, availability,\n"
      "manager_id, capacity, attributes).\n\n" PROFILE_FIELDS_HELP,
      SPEC(opts_profile_edit, 0, 0, NULL)},
+    {"match", "run", md_cmd_match_run,
+     "match run --program PID [--solver optimal|stable] [--dry-run]",
+     "Compute match proposals (admin, its coordinators)",
+     "Score every allowed mentor/mentee pair of the program and propose pairs\n"
+     "for the participants not yet in one. Proposals nobody acted on are\n"
+     "replaced; pinned, approved and accepted ones are kept. The optimal solver\n"
+     "finds the largest total score (see the program's match objective); the\n"
+     "stable one runs mentee-proposing deferred acceptance. Prints the run's\n"
+     "summary; with --dry-run, the proposals it would make, changing nothing.\n"
+     "The program must be matching or active (dry runs: also enrolling).",
+     SPEC(opts_match_run, 0, 0, NULL)},
+    {"match", "list", md_cmd_match_list,
+     "match list --program PID [--status STATUS | --all] [--mine]", "List match proposals",
+     "List a program's proposals: ID MENTEE MENTOR SCORE STATUS FLAGS and the\n"
+     "three factors that gave most points. STATUS is proposed (the default),\n"
+     "paired, declined, rejected, superseded, expired or withdrawn; --all lists\n"
+     "every status. Admins and coordinators see the program's proposals,\n"
+     "participants their own.",
+     SPEC(opts_match_list, 0, 0, NULL)},
+    {"match", "explain", md_cmd_match_explain,
+     "match explain (--id ID | --program PID --mentee USER --mentor USER)",
+     "Explain the score of a pair, factor by factor",
+     "Show how a mentee and a mentor score together: each factor's weight,\n"
+     "value (0-100), the points it gives and why, factors that took their\n"
+     "neutral value because data was missing, and the hard rules that forbid\n"
+     "the pair. Give a proposal (--id ID, or ID alone) or the program, mentee\n"
+     "and mentor. Admins and coordinators for any pair; participants for their\n"
+     "own.\n\n" USER_HELP,
+     SPEC(opts_match_explain, 0, 1, pos_id)},
+    {"match", "approve", md_cmd_match_approve, "match approve ID",
+     "Approve a proposal (admin, its coordinators)",
+     "Approve a proposed match. It becomes a pair once the mentee and the\n"
+     "mentor have both accepted it too.",
+     SPEC(opts_plain, 1, 1, pos_id)},
+    {"match", "reject", md_cmd_match_reject, "match reject ID [--note TEXT]",
+     "Reject a proposal (admin, its coordinators)",
+     "Reject a proposed match; the pair is never proposed again in the program.",
+     SPEC(opts_match_note, 1, 1, pos_id)},
+    {"match", "accept", md_cmd_match_accept, "match accept ID", "Accept a proposal you are in",
+     "Accept a match proposed to you, as its mentee or its mentor. It becomes\n"
+     "a pair once approved and accepted by both (in a self-match program, the\n"
+     "mentor's acceptance of a request makes the pair).",
+     SPEC(opts_plain, 1, 1, pos_id)},
+    {"match", "decline", md_cmd_match_decline, "match decline ID [--note TEXT]",
+     "Decline a proposal you are in",
+     "Decline a match proposed to you; the pair is never proposed again in the\n"
+     "program.",
+     SPEC(opts_match_note, 1, 1, pos_id)},
+    {"match", "pin", md_cmd_match_pin, "match pin --program PID --mentee USER --mentor USER",
+     "Pin a pair: every run keeps it (admin, its coordinators)",
+     "Pin a mentee to a mentor: a proposal that counts as approved and that\n"
+     "every run keeps.\n\n" USER_HELP,
+     SPEC(opts_match_pair, 0, 0, NULL)},
+    {"match", "unpin", md_cmd_match_unpin, "match unpin --program PID --mentee USER --mentor USER",
+     "Take a pin away (admin, its coordinators)",
+     "Take away a pin; its proposal is superseded.\n\n" USER_HELP,
+     SPEC(opts_match_pair, 0, 0, NULL)},
+    {"match", "exclude", md_cmd_match_exclude,
+     "match exclude --program PID --mentee USER --mentor USER [--reason TEXT]",
+     "Never propose a pair (admin, its coordinators)",
+     "Forbid a mentee/mentor pair in the program; an open proposal for it is\n"
+     "rejected.\n\n" USER_HELP,
+     SPEC(opts_match_exclude, 0, 0, NULL)},
+    {"match", "unexclude", md_cmd_match_unexclude,
+     "match unexclude --program PID --mentee USER --mentor USER",
+     "Allow an excluded pair again (admin, its coordinators)",
+     "Take away an exclusion, so later runs may propose the pair.\n\n" USER_HELP,
+     SPEC(opts_match_pair, 0, 0, NULL)},
+    {"match", "reassign", md_cmd_match_reassign, "match reassign ID --mentor USER",
+     "Give a proposal's mentee another mentor (admin, its coordinators)",
+     "Supersede a proposal and make an approved one for its mentee with another\n"
+     "mentor.\n\n" USER_HELP,
+     SPEC(opts_match_reassign, 1, 1, pos_id)},
+    {"match", "prefer", md_cmd_match_prefer, "match prefer --program PID --mentor USER --rank N",
+     "Rank a mentor you would like (mentees)",
+     "As a mentee, rank a mentor of the program: 1 is the one you want most.\n"
+     "Rankings count in the preferences factor of the score.\n\n" USER_HELP,
+     SPEC(opts_match_prefer, 0, 0, NULL)},
+    {"match", "avoid", md_cmd_match_avoid, "match avoid --program PID --user USER",
+     "Never be paired with someone (participants)",
+     "Never be paired with this participant of the program: mentees may avoid\n"
+     "mentors and mentors mentees. Nobody else sees it.\n\n" USER_HELP,
+     SPEC(opts_match_other, 0, 0, NULL)},
+    {"match", "clear-preference", md_cmd_match_clear_preference,
+     "match clear-preference --program PID --user USER", "Forget a ranking or an avoid",
+     "Clear your ranking of, or avoid of, a participant of the program.\n\n" USER_HELP,
+     SPEC(opts_match_other, 0, 0, NULL)},
+    {"match", "preferences", md_cmd_match_preferences, "match preferences --program PID",
+     "List your rankings and avoids",
+     "List your own preferences in a program: USER NAME RANK AVOID.",
+     SPEC(opts_match_program, 0, 0, NULL)},
+    {"match", "suggest", md_cmd_match_suggest, "match suggest --program PID [--limit N]",
+     "Mentors you may request (mentees, self-match)",
+     "In a self-match program, list the mentors you may request, best first:\n"
+     "MENTOR (the id to request) NAME SCORE OPEN PLACES and the three factors\n"
+     "that gave most points. Use 'match explain' for the whole story.",
+     SPEC(opts_match_suggest, 0, 0, NULL)},
+    {"match", "request", md_cmd_match_request,
+     "match request --program PID --mentor USER [--message TEXT]",
+     "Ask a mentor to mentor you (mentees, self-match)",
+     "In a self-match program, ask a mentor. The mentor accepts or declines\n"
+     "with 'match accept' or 'match decline' within the program's response\n"
+     "window; then the request expires and you may ask someone else. One open\n"
+     "request per place.\n\n" USER_HELP,
+     SPEC(opts_match_request, 0, 0, NULL)},
+    {"match", "runs", md_cmd_match_runs, "match runs --program PID [--limit N]",
+     "List a program's match runs (admin, its coordinators)",
+     "List the program's match runs, newest first, manual and background:\n"
+     "ID STARTED REASON SOLVER PROPOSALS KEPT UNMATCHED TOTAL SCORE DURATION MS\n"
+     "STATUS.",
+     SPEC(opts_match_runs, 0, 0, NULL)},
+    {"pair", "list", md_cmd_pair_list, "pair list [--program PID] [--ended] [--mine]",
+     "List mentor/mentee pairs",
+     "List pairs (active ones; with --ended, ended ones too): ID PROGRAM\n"
+     "MENTEE MENTOR SCORE STATUS STARTED REMATCH. Admins and coordinators see\n"
+     "their programs' pairs, participants their own.",
+     SPEC(opts_pair_list, 0, 0, NULL)},
+    {"rematch", "request", md_cmd_rematch_request, "rematch request --pair ID --reason TEXT",
+     "Ask for another match (a pair's mentee or mentor)",
+     "Flag a pair you are in for the program's coordinators, who are told and\n"
+     "decide what happens; the pair stays active until someone ends it.",
+     SPEC(opts_rematch_request, 0, 0, NULL)},
     {"import", "participants", md_cmd_import_participants,
      "import participants --program PID FILE.csv [--skip-invalid] [--dry-run] [--invites FILE]",
      "Enroll participants from a CSV file",
@@ -470,6 +728,9 @@ static const group_t groups[] = {
     {"program", "Mentorship programs"},
     {"participant", "Participants of a program"},
     {"profile", "Participant profiles"},
+    {"match", "Matching mentees with mentors"},
+    {"pair", "Mentor/mentee pairs"},
+    {"rematch", "Asking for another match"},
     {"import", "Import from files"},
     {"export", "Export to files"},
 };

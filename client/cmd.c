@@ -123,6 +123,35 @@ int md_ctx_program_user(md_ctx_t *c, const md_args_t *a, uint64_t *program, uint
     return rc;
 }
 
+int md_ctx_user_arg(md_ctx_t *c, const md_args_t *a, const char *flag, md_user_ref_t *r)
+{
+    const char *s = md_args_get(a, flag);
+    r->id = 0;
+    r->email = NULL;
+    if (s != NULL && md_parse_user_ref(s, &r->id, &r->email) != MD_OK)
+        return md_ctx_usage(c, "invalid --%s '%s' (expected a user id or an e-mail address)", flag,
+                            s);
+    return MD_EXIT_OK;
+}
+
+int md_ctx_user_resolve(md_ctx_t *c, md_user_ref_t *r)
+{
+    if (r->email == NULL || r->id != 0)
+        return MD_EXIT_OK;
+    Mentor__V1__ServerMessage *msg = NULL;
+    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
+    Mentor__V1__UserShow show = MENTOR__V1__USER_SHOW__INIT;
+    show.email = (char *)r->email;
+    req.kind_case = MENTOR__V1__REQUEST__KIND_USER_SHOW;
+    req.user_show = &show;
+    int rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_USER, &msg);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    r->id = msg->response->user->id;
+    mentor__v1__server_message__free_unpacked(msg, NULL);
+    return MD_EXIT_OK;
+}
+
 /* Without a CA the only evidence of the server's identity is the key it
  * showed last time. A change is either a new certificate or an attack, and
  * only a human can tell which, so it stops everything. */
@@ -278,15 +307,25 @@ int md_ctx_send(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__ServerMessage
 int md_ctx_call(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__Response__ResultCase want,
                 Mentor__V1__ServerMessage **msg)
 {
+    return md_ctx_call_any(c, req, &want, 1, msg);
+}
+
+int md_ctx_call_any(md_ctx_t *c, Mentor__V1__Request *req,
+                    const Mentor__V1__Response__ResultCase *want, size_t nwant,
+                    Mentor__V1__ServerMessage **msg)
+{
     Mentor__V1__ServerMessage *m = NULL;
     int rc = md_ctx_send(c, req, &m);
     if (rc != MD_EXIT_OK)
         return rc;
     const Mentor__V1__Response *r = m->response;
     int code = md_status_code(r);
+    int wanted = 0;
+    for (size_t i = 0; i < nwant; i++)
+        wanted = wanted || r->result_case == want[i];
     if (code != MENTOR__V1__CODE__OK) {
         rc = md_ctx_refused(c, code, r->status->message, r->status->field);
-    } else if (r->result_case != want || r->id == 0) {
+    } else if (!wanted || r->id == 0) {
         /* Every result is a message, so a matching case with a NULL
          * pointer cannot come out of the decoder. */
         conn_error("the server sent a reply of the wrong kind (is it a mentord server of "

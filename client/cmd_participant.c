@@ -1,9 +1,10 @@
 /* cmd_participant.c: the "participant" command group: enroll users in a
  * program (with an optional initial profile), list a program's
- * participants, show one, withdraw one. Without --user a command is about
- * the caller (user id 0 on the wire), which is how members enroll and
- * withdraw themselves. An email given to enroll is turned into an id with
- * UserShow first, so the server's rules about who may see whom apply. */
+ * participants, show one, withdraw one, record a mentor's training.
+ * Without --user a command is about the caller (user id 0 on the wire),
+ * which is how members enroll and withdraw themselves. An email given to
+ * enroll (or to training's --user) is turned into an id with UserShow
+ * first, so the server's rules about who may see whom apply. */
 #include "md_cmd.h"
 
 #include <stdio.h>
@@ -31,22 +32,6 @@ static int print_participant(md_ctx_t *c, const Mentor__V1__Participant *p)
     rc = md_ctx_print_kv(c, &t);
     md_table_free(&t);
     return rc;
-}
-
-static int user_by_email(md_ctx_t *c, const char *email, uint64_t *user)
-{
-    Mentor__V1__ServerMessage *msg = NULL;
-    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
-    Mentor__V1__UserShow show = MENTOR__V1__USER_SHOW__INIT;
-    show.email = (char *)email;
-    req.kind_case = MENTOR__V1__REQUEST__KIND_USER_SHOW;
-    req.user_show = &show;
-    int rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_USER, &msg);
-    if (rc != MD_EXIT_OK)
-        return rc;
-    *user = msg->response->user->id;
-    mentor__v1__server_message__free_unpacked(msg, NULL);
-    return MD_EXIT_OK;
 }
 
 int md_cmd_participant_enroll(md_ctx_t *c, const md_args_t *a)
@@ -77,9 +62,11 @@ int md_cmd_participant_enroll(md_ctx_t *c, const md_args_t *a)
     if (rc != MD_EXIT_OK)
         goto cleanup;
     if (email != NULL) {
-        rc = user_by_email(c, email, &user);
+        md_user_ref_t ref = {0, email};
+        rc = md_ctx_user_resolve(c, &ref);
         if (rc != MD_EXIT_OK)
             goto cleanup;
+        user = ref.id;
     }
     Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
     Mentor__V1__ParticipantEnroll enroll = MENTOR__V1__PARTICIPANT_ENROLL__INIT;
@@ -204,6 +191,38 @@ int md_cmd_participant_withdraw(md_ctx_t *c, const md_args_t *a)
     withdraw.user_id = user;
     req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_WITHDRAW;
     req.participant_withdraw = &withdraw;
+    rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT, &msg);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    rc = print_participant(c, msg->response->participant);
+    mentor__v1__server_message__free_unpacked(msg, NULL);
+    return rc;
+}
+
+int md_cmd_participant_training(md_ctx_t *c, const md_args_t *a)
+{
+    Mentor__V1__ServerMessage *msg = NULL;
+    md_user_ref_t user;
+    uint64_t program = 0;
+    int rc = md_ctx_parse_id(c, md_args_get(a, "program"), "program", &program);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    rc = md_ctx_user_arg(c, a, "user", &user);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    rc = md_ctx_connect(c, 1);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    rc = md_ctx_user_resolve(c, &user);
+    if (rc != MD_EXIT_OK)
+        return rc;
+    Mentor__V1__Request req = MENTOR__V1__REQUEST__INIT;
+    Mentor__V1__ParticipantTraining training = MENTOR__V1__PARTICIPANT_TRAINING__INIT;
+    training.program_id = program;
+    training.user_id = user.id;
+    training.done = !md_args_has(a, "not-done");
+    req.kind_case = MENTOR__V1__REQUEST__KIND_PARTICIPANT_TRAINING;
+    req.participant_training = &training;
     rc = md_ctx_call(c, &req, MENTOR__V1__RESPONSE__RESULT_PARTICIPANT, &msg);
     if (rc != MD_EXIT_OK)
         return rc;

@@ -105,6 +105,13 @@ const char *md_closest(const char *word, const char *const *cands, size_t n);
  * or beyond 2^64-1). Returns MD_OK or MD_EINVAL. */
 MD_WUR int md_parse_id(const char *s, uint64_t *out);
 
+/* Parse a user as the command line names one: a positive decimal id
+ * ("12"), or an e-mail address (text with an '@' that is neither its first
+ * nor its last character, and no space or control character). Sets *id
+ * (and *email to NULL) or *email (pointing into s, and *id to 0). Returns
+ * MD_OK or MD_EINVAL. */
+MD_WUR int md_parse_user_ref(const char *s, uint64_t *id, const char **email);
+
 /* Parse a point in time, UTC: "YYYY-MM-DD" (its midnight) or
  * "YYYY-MM-DDTHH:MM:SSZ", into Unix seconds. Dates must exist. Returns
  * MD_OK or MD_EINVAL. */

@@ -52,6 +52,11 @@ int md_ctx_send(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__ServerMessage
  * the failure (exit 3) and leaves *msg NULL. */
 int md_ctx_call(md_ctx_t *c, Mentor__V1__Request *req, Mentor__V1__Response__ResultCase want,
                 Mentor__V1__ServerMessage **msg);
+/* md_ctx_call for a request the server may answer with any of nwant
+ * result kinds. */
+int md_ctx_call_any(md_ctx_t *c, Mentor__V1__Request *req,
+                    const Mentor__V1__Response__ResultCase *want, size_t nwant,
+                    Mentor__V1__ServerMessage **msg);
 /* Status of a response; a missing status reads as OK, as proto3 says. */
 int md_status_code(const Mentor__V1__Response *r);
 /* Report a refusal: "error: CODE: message (field: f)" on stderr, and with
@@ -74,6 +79,20 @@ int md_ctx_parse_id(md_ctx_t *c, const char *s, const char *what, uint64_t *id);
  * leaves *user 0, which the protocol reads as the caller. Returns an
  * md_exit_t. */
 int md_ctx_program_user(md_ctx_t *c, const md_args_t *a, uint64_t *program, uint64_t *user);
+/* A user named on the command line by id or e-mail address (see
+ * md_parse_user_ref). */
+typedef struct {
+    uint64_t id;       /* 0 until an e-mail address is resolved */
+    const char *email; /* points into argv, or NULL */
+} md_user_ref_t;
+/* Read option flag of a (e.g. "mentee") into r. A missing option leaves r
+ * empty (id 0, no e-mail). Returns an md_exit_t: a usage error when the
+ * value is neither an id nor an e-mail address. */
+int md_ctx_user_arg(md_ctx_t *c, const md_args_t *a, const char *flag, md_user_ref_t *r);
+/* Once connected: turn an e-mail address in r into the user's id with
+ * UserShow, so the server's rules about who may see whom apply (members
+ * may look up only themselves). Returns an md_exit_t. */
+int md_ctx_user_resolve(md_ctx_t *c, md_user_ref_t *r);
 /* Assemble a profile from --from-file (a JSON file, "-" for standard
  * input) and the profile flags of a. Returns an md_exit_t, having reported
  * a usage error with the file and key at fault. */
@@ -130,8 +149,30 @@ int md_cmd_participant_show(md_ctx_t *c, const md_args_t *a);
  * by "participant show" and "profile show". */
 int md_participant_fetch(md_ctx_t *c, const md_args_t *a, Mentor__V1__ServerMessage **msg);
 int md_cmd_participant_withdraw(md_ctx_t *c, const md_args_t *a);
+int md_cmd_participant_training(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_show(md_ctx_t *c, const md_args_t *a);
 int md_cmd_profile_edit(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_run(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_explain(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_approve(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_reject(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_accept(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_decline(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_pin(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_unpin(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_exclude(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_unexclude(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_reassign(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_prefer(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_avoid(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_clear_preference(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_preferences(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_suggest(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_request(md_ctx_t *c, const md_args_t *a);
+int md_cmd_match_runs(md_ctx_t *c, const md_args_t *a);
+int md_cmd_pair_list(md_ctx_t *c, const md_args_t *a);
+int md_cmd_rematch_request(md_ctx_t *c, const md_args_t *a);
 int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a);
 int md_cmd_import_users(md_ctx_t *c, const md_args_t *a);
 int md_cmd_export_participants(md_ctx_t *c, const md_args_t *a);

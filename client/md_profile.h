@@ -96,7 +96,8 @@ size_t md_profile_edit_mask(const md_profile_edit_t *e, const char *mask[MD_PF_C
 /* Renderers. A missing profile renders as an empty one. */
 void md_json_profile(md_json_t *j, const char *key, const Mentor__V1__Profile *p);
 void md_json_participant(md_json_t *j, const char *key, const Mentor__V1__Participant *p);
-/* Rows about the participant (program, user, role, status, enrolled). */
+/* Rows about the participant (program, user, role, status, enrolled, and
+ * for mentors whether their training is done). */
 void md_kv_participant(md_table_t *t, const Mentor__V1__Participant *p);
 /* Rows of the profile of a participant with role; with all, every field
  * (unset ones as "-"), else only those that are set. Attributes appear

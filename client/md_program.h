@@ -48,6 +48,12 @@ typedef enum {
     MD_PG_DEFAULT_MENTOR_CAPACITY,
     MD_PG_WEIGHTS,
     MD_PG_RULES,
+    MD_PG_MENTORS_PER_MENTEE,
+    MD_PG_OBJECTIVE,
+    MD_PG_MATCH_MODE,
+    MD_PG_RESPONSE_WINDOW_DAYS,
+    MD_PG_AUTO_RECALC,
+    MD_PG_RECALC_HOURS,
     MD_PG_COUNT
 } md_program_field_t;
 
@@ -68,6 +74,7 @@ typedef struct {
     int64_t rule_gap;                       /* from --min-seniority-gap, or -1 */
     int rule_language;                      /* --require-shared-language, or -1 */
     int rule_training;                      /* --require-mentor-training, or -1 */
+    int auto_recalc;                        /* --auto-recalc on (1), off (0), or -1 */
     char err[MD_ARGS_ERR_LEN];
 } md_program_edit_t;
 
@@ -77,11 +84,16 @@ void md_program_edit_free(md_program_edit_t *e);
  * "--clear FIELD" where the command has it. Returns MD_OK, or MD_EINVAL
  * with a sentence in e->err. */
 MD_WUR int md_program_edit_args(md_program_edit_t *e, const md_args_t *a);
+/* "on" or "off" (also "yes" or "no", as the rule flags take), ignoring
+ * case; MD_EINVAL otherwise. */
+MD_WUR int md_on_off_parse(const char *s, int *on);
 /* Non-zero when weights or rules were given, so the whole message must be
  * built on top of the program's current values. */
 int md_program_edit_needs_base(const md_program_edit_t *e);
 /* Complete weights and rules (when given) from base, or from the creation
- * defaults when base is NULL, and point pb at them. */
+ * defaults when base is NULL, and point pb at them. With base NULL the
+ * program is being created, so "--auto-recalc off" also becomes
+ * auto_recalc_off, the field ProgramCreate reads. */
 void md_program_edit_merge(md_program_edit_t *e, const Mentor__V1__Program *base);
 /* The update mask: names of the fields set, in Program order. Returns how
  * many were stored in mask. */

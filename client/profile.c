@@ -827,6 +827,7 @@ void md_json_participant(md_json_t *j, const char *key, const Mentor__V1__Partic
     md_json_string(j, "status", p->status);
     md_json_profile(j, "profile", p->profile);
     md_json_time(j, "enrolled_at", p->enrolled_at);
+    md_json_bool(j, "training_done", p->training_done);
     md_json_end_object(j);
 }
 
@@ -845,6 +846,9 @@ void md_kv_participant(md_table_t *t, const Mentor__V1__Participant *p)
     md_table_add(t, "role", md_participant_role_name(p->role));
     md_table_add(t, "status", p->status);
     md_table_add(t, "enrolled", md_time_text(p->enrolled_at, enrolled));
+    /* Only mentors take the training a program may require. */
+    if (p->role == MENTOR__V1__PARTICIPANT_ROLE__MENTOR)
+        md_table_add(t, "training", p->training_done ? "done" : "not done");
 }
 
 void md_skills_text(Mentor__V1__Skill *const *skills, size_t n, md_str_t *out)

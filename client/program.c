@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "md_matching.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct {
@@ -54,6 +56,12 @@ static const char *const field_names[MD_PG_COUNT] = {
     "default_mentor_capacity",
     "weights",
     "rules",
+    "mentors_per_mentee",
+    "objective",
+    "match_mode",
+    "response_window_days",
+    "auto_recalc",
+    "recalc_hours",
 };
 
 /* The fields "--clear" may empty: those whose empty value means "none".
@@ -159,6 +167,7 @@ void md_program_edit_init(md_program_edit_t *e)
     e->rule_gap = -1;
     e->rule_language = -1;
     e->rule_training = -1;
+    e->auto_recalc = -1;
 }
 
 void md_program_edit_free(md_program_edit_t *e)
@@ -188,6 +197,17 @@ static int get_u32(md_program_edit_t *e, const md_args_t *a, const char *flag, c
         return MD_OK;
     if (md_parse_u32(s, out) != MD_OK)
         return edit_err(e, "invalid --%s '%s' (expected %s)", flag, s, what);
+    return MD_OK;
+}
+
+int md_on_off_parse(const char *s, int *on)
+{
+    if (strcasecmp(s, "on") == 0 || strcasecmp(s, "yes") == 0)
+        *on = 1;
+    else if (strcasecmp(s, "off") == 0 || strcasecmp(s, "no") == 0)
+        *on = 0;
+    else
+        return MD_EINVAL;
     return MD_OK;
 }
 
@@ -350,6 +370,54 @@ static int get_clears(md_program_edit_t *e, const md_args_t *a)
     return MD_OK;
 }
 
+/* The matching settings: plain fields of Program, each its own mask name. */
+static int get_matching(md_program_edit_t *e, const md_args_t *a)
+{
+    static const struct {
+        const char *flag;
+        const char *what;
+        int field;
+        size_t offset;
+    } numbers[] = {
+        {"mentors-per-mentee", "a number of mentors", MD_PG_MENTORS_PER_MENTEE,
+         offsetof(Mentor__V1__Program, mentors_per_mentee)},
+        {"response-window-days", "a number of days", MD_PG_RESPONSE_WINDOW_DAYS,
+         offsetof(Mentor__V1__Program, response_window_days)},
+        {"recalc-hours", "a number of hours", MD_PG_RECALC_HOURS,
+         offsetof(Mentor__V1__Program, recalc_hours)},
+    };
+    int given = 0;
+    for (size_t i = 0; i < COUNT(numbers); i++) {
+        uint32_t *slot = (uint32_t *)((char *)&e->pb + numbers[i].offset);
+        if (get_u32(e, a, numbers[i].flag, numbers[i].what, slot, &given) != MD_OK)
+            return MD_EINVAL;
+        if (given)
+            e->set |= 1u << numbers[i].field;
+    }
+    const char *s = md_args_get(a, "match-objective");
+    int v = 0;
+    if (s != NULL) {
+        if (md_matching_objective_parse(s, &v) != MD_OK)
+            return edit_err(e, "invalid --match-objective '%s' (expected participation or score)",
+                            s);
+        e->pb.objective = (Mentor__V1__MatchObjective)v;
+        e->set |= 1u << MD_PG_OBJECTIVE;
+    }
+    if ((s = md_args_get(a, "match-mode")) != NULL) {
+        if (md_matching_mode_parse(s, &v) != MD_OK)
+            return edit_err(e, "invalid --match-mode '%s' (expected admin or self)", s);
+        e->pb.match_mode = (Mentor__V1__MatchMode)v;
+        e->set |= 1u << MD_PG_MATCH_MODE;
+    }
+    if ((s = md_args_get(a, "auto-recalc")) != NULL) {
+        if (md_on_off_parse(s, &e->auto_recalc) != MD_OK)
+            return edit_err(e, "invalid --auto-recalc '%s' (expected on or off)", s);
+        e->pb.auto_recalc = e->auto_recalc;
+        e->set |= 1u << MD_PG_AUTO_RECALC;
+    }
+    return MD_OK;
+}
+
 int md_program_edit_args(md_program_edit_t *e, const md_args_t *a)
 {
     int given = 0;
@@ -364,7 +432,8 @@ int md_program_edit_args(md_program_edit_t *e, const md_args_t *a)
         return MD_EINVAL;
     if (given)
         e->set |= 1u << MD_PG_DEFAULT_MENTOR_CAPACITY;
-    if (get_weights(e, a) != MD_OK || get_rules(e, a) != MD_OK || get_clears(e, a) != MD_OK)
+    if (get_weights(e, a) != MD_OK || get_rules(e, a) != MD_OK || get_matching(e, a) != MD_OK ||
+        get_clears(e, a) != MD_OK)
         return MD_EINVAL;
     return MD_OK;
 }
@@ -376,6 +445,8 @@ int md_program_edit_needs_base(const md_program_edit_t *e)
 
 void md_program_edit_merge(md_program_edit_t *e, const Mentor__V1__Program *base)
 {
+    if (base == NULL && e->auto_recalc == 0)
+        e->pb.auto_recalc_off = 1;
     if (e->set & (1u << MD_PG_WEIGHTS)) {
         for (size_t i = 0; i < MD_WEIGHT_COUNT; i++) {
             uint32_t v = md_weight_default(i);
@@ -472,6 +543,12 @@ void md_json_program(md_json_t *j, const char *key, const Mentor__V1__Program *p
     md_json_time(j, "created_at", p->created_at);
     md_json_uint(j, "mentor_count", p->mentor_count);
     md_json_uint(j, "mentee_count", p->mentee_count);
+    md_json_uint(j, "mentors_per_mentee", p->mentors_per_mentee);
+    md_json_string(j, "objective", md_matching_objective_name(p->objective));
+    md_json_string(j, "match_mode", md_matching_mode_name(p->match_mode));
+    md_json_uint(j, "response_window_days", p->response_window_days);
+    md_json_bool(j, "auto_recalc", p->auto_recalc);
+    md_json_uint(j, "recalc_hours", p->recalc_hours);
     md_json_end_object(j);
 }
 
@@ -504,7 +581,7 @@ void md_kv_text(md_table_t *t, const char *key, const char *text)
 
 void md_kv_program(md_table_t *t, const Mentor__V1__Program *p)
 {
-    char num[32];
+    char num[64];
     char created[MD_TIME_LEN];
     md_str_t text;
     if (p == NULL)
@@ -557,6 +634,19 @@ void md_kv_program(md_table_t *t, const Mentor__V1__Program *p)
         md_table_add(t, "mentor training",
                      p->rules->require_mentor_training ? "required" : "not required");
     }
+    snprintf(num, sizeof(num), "%u", p->mentors_per_mentee);
+    md_table_add(t, "mentors per mentee", num);
+    md_table_add(t, "match objective", md_matching_objective_name(p->objective));
+    md_table_add(t, "match mode", md_matching_mode_name(p->match_mode));
+    snprintf(num, sizeof(num), "%u days", p->response_window_days);
+    md_table_add(t, "response window", num);
+    if (!p->auto_recalc)
+        snprintf(num, sizeof(num), "off");
+    else if (p->recalc_hours == 0)
+        snprintf(num, sizeof(num), "after changes");
+    else
+        snprintf(num, sizeof(num), "after changes, every %u hours", p->recalc_hours);
+    md_table_add(t, "auto recalc", num);
     md_str_init(&text);
     for (size_t i = 0; i < p->n_coordinator_ids; i++)
         md_str_add(&text, "%s%llu", i > 0 ? ", " : "", (unsigned long long)p->coordinator_ids[i]);

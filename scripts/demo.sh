@@ -94,6 +94,35 @@ show export participants --program "$PROGRAM" --output "$DIR/export.csv" "   # t
 admin export participants --program "$PROGRAM" --output "$DIR/export.csv"
 admin import participants --program "$PROGRAM" "$DIR/export.csv"
 
+# A realistic program: 200 people of one company (45 mentors, 155 mentees;
+# the file the matching tests use, made by tests/fixtures/make_match_fixture.py)
+# with varied skills, goals, departments, time zones and reporting lines,
+# matched by the optimal solver.
+MATCHED_NAME="Engineering mentoring $(date +%Y%m%d-%H%M%S)"
+show program create --name "\"$MATCHED_NAME\"" --cadence 14
+MATCHED=$(admin --json program create --name "$MATCHED_NAME" --cadence 14 \
+    --objective "Grow the next staff engineers" | grep -o '"id": *[0-9]*' | head -1 |
+    grep -o '[0-9]*$')
+admin program transition "$MATCHED" enrolling >/dev/null
+show import participants --program "$MATCHED" tests/fixtures/match-participants.csv
+admin import participants --program "$MATCHED" tests/fixtures/match-participants.csv \
+    --invites "$DIR/demo-invites.csv"
+show program transition "$MATCHED" matching
+admin program transition "$MATCHED" matching >/dev/null
+show match run --program "$MATCHED"
+admin match run --program "$MATCHED"
+show match list --program "$MATCHED" "   # the first 10 lines"
+admin match list --program "$MATCHED" >"$DIR/proposals.txt"
+head -11 "$DIR/proposals.txt"
+admin --json match list --program "$MATCHED" >"$DIR/proposals.json"
+FIRST=$(grep -o '"id": *[0-9]*' "$DIR/proposals.json" | head -1 | grep -o '[0-9]*$')
+show match explain --id "$FIRST"
+admin match explain --id "$FIRST"
+show match approve "$FIRST"
+admin match approve "$FIRST"
+show match runs --program "$MATCHED"
+admin match runs --program "$MATCHED"
+
 echo
 if [ "$SMOKE" = 1 ]; then
     echo "== Demo done (smoke mode): stopping mentord"
@@ -105,6 +134,9 @@ cat <<MSG
      build/mentorctl --server $SERVER --ca $CA login --org acme --email admin@acme.test
      build/mentorctl --server $SERVER --ca $CA whoami
      build/mentorctl --server $SERVER --ca $CA user list
+     build/mentorctl --server $SERVER --ca $CA match list --program $MATCHED
+     build/mentorctl --server $SERVER --ca $CA match explain --id $FIRST
+     build/mentorctl --server $SERVER --ca $CA pair list --program $MATCHED
    (the admin password is '$PASSWORD' unless MENTORD_DEMO_PASSWORD was set)
    Press Ctrl-C to stop the server and its PostgreSQL.
 MSG

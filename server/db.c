@@ -39,7 +39,8 @@ struct md_db_txn {
     int cap;
     md_db_cb cb;
     void *arg;
-    uint64_t deadline; /* uv_now at which it times out */
+    uint64_t deadline;   /* uv_now at which it times out */
+    uint64_t timeout_ms; /* 0: the pool's */
     int err;
     int failed_index;
     char sqlstate[6];
@@ -71,6 +72,7 @@ typedef struct pgconn {
 struct md_db {
     uv_loop_t *loop;
     char *conninfo;
+    char *extra_options; /* "" when none */
     int size;
     uint64_t timeout_ms;
     pgconn_t *conns;
@@ -238,6 +240,7 @@ static void db_release(md_db_t *db)
     if (db->closing && db->open_handles == 0) {
         free(db->conns);
         free(db->conninfo);
+        free(db->extra_options);
         free(db);
     }
 }
@@ -397,9 +400,10 @@ static void pg_start_connect(pgconn_t *c)
     /* The server-side statement timeout matches ours, so a statement we gave
      * up on (and whose connection we dropped) does not run on unseen. JIT
      * compilation costs more than it saves for statements this short. */
-    char options[64];
-    snprintf(options, sizeof(options), "-c statement_timeout=%llu -c jit=off",
-             (unsigned long long)c->db->timeout_ms);
+    char options[512];
+    snprintf(options, sizeof(options), "-c statement_timeout=%llu -c jit=off%s%s",
+             (unsigned long long)c->db->timeout_ms, c->db->extra_options[0] ? " " : "",
+             c->db->extra_options);
     const char *const keys[] = {"dbname", "options", NULL};
     const char *const vals[] = {c->db->conninfo, options, NULL};
     c->conn = PQconnectStartParams(keys, vals, 1);
@@ -630,12 +634,17 @@ static void tick_cb(uv_timer_t *h)
     }
 }
 
+void md_db_txn_set_timeout(md_db_txn_t *txn, uint64_t timeout_ms)
+{
+    txn->timeout_ms = timeout_ms;
+}
+
 void md_db_submit(md_db_t *db, md_db_txn_t *t, md_db_cb cb, void *arg)
 {
     t->cb = cb;
     t->arg = arg;
     t->next = NULL;
-    t->deadline = uv_now(db->loop) + db->timeout_ms;
+    t->deadline = uv_now(db->loop) + (t->timeout_ms ? t->timeout_ms : db->timeout_ms);
     if (db->closing || !db_any_usable(db)) {
         txn_fail_later(db, t, MD_EDBDOWN);
         return;
@@ -658,9 +667,11 @@ int md_db_open(uv_loop_t *loop, const md_db_config_t *cfg, md_db_t **out)
     db->size = cfg->pool_size > 0 ? cfg->pool_size : 4;
     db->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
     db->conninfo = strdup(cfg->conninfo);
+    db->extra_options = strdup(cfg->extra_options ? cfg->extra_options : "");
     db->conns = calloc((size_t)db->size, sizeof(pgconn_t));
-    if (db->conninfo == NULL || db->conns == NULL) {
+    if (db->conninfo == NULL || db->extra_options == NULL || db->conns == NULL) {
         free(db->conninfo);
+        free(db->extra_options);
         free(db->conns);
         free(db);
         return MD_ENOMEM;

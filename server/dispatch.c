@@ -57,6 +57,27 @@ const md_dispatch_entry_t md_dispatch_table[] = {
     ROW(AUDIT_LIST, "audit_list", md_h_audit_list, MENTOR__V1__ROLE__ADMIN, MD_F_READ),
     ROW(ADMIN_STATUS, "admin_status", md_h_admin_status, MENTOR__V1__ROLE__ADMIN,
         MD_F_OPERATOR | MD_F_READ),
+    ROW(PARTICIPANT_TRAINING, "participant_training", md_h_participant_training,
+        MENTOR__V1__ROLE__COORDINATOR, 0),
+    /* Matching: who may act on which program, proposal or pair is decided
+     * in SQL as for programs (sql/009_matching.sql). */
+    ROW(MATCH_RUN, "match_run", md_h_match_run, MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(MATCH_LIST, "match_list", md_h_match_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(MATCH_EXPLAIN, "match_explain", md_h_match_explain, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(MATCH_DECIDE, "match_decide", md_h_match_decide, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(MATCH_PIN, "match_pin", md_h_match_pin, MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(MATCH_EXCLUDE, "match_exclude", md_h_match_exclude, MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(MATCH_REASSIGN, "match_reassign", md_h_match_reassign, MENTOR__V1__ROLE__COORDINATOR, 0),
+    ROW(MATCH_PREFERENCE_SET, "match_preference_set", md_h_match_preference_set,
+        MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(MATCH_PREFERENCE_LIST, "match_preference_list", md_h_match_preference_list,
+        MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(MATCH_SUGGEST, "match_suggest", md_h_match_suggest, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(MATCH_REQUEST, "match_request", md_h_match_request, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(MATCH_RUN_LIST, "match_run_list", md_h_match_run_list, MENTOR__V1__ROLE__COORDINATOR,
+        MD_F_READ),
+    ROW(REMATCH_REQUEST, "rematch_request", md_h_rematch_request, MENTOR__V1__ROLE__MEMBER, 0),
+    ROW(PAIR_LIST, "pair_list", md_h_pair_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

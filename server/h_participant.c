@@ -21,7 +21,8 @@
 
 #define PARTICIPANT_COLS                                                                           \
     "pa.program_id, pa.user_id, u.email, u.display_name, pa.role, pa.status, pa.profile_pb, "      \
-    "extract(epoch FROM pa.enrolled_at)::bigint, pa.updated_at::text, coalesce(pa.manager_id, 0)"
+    "extract(epoch FROM pa.enrolled_at)::bigint, pa.updated_at::text, "                            \
+    "coalesce(pa.manager_id, 0), pa.training_done AND pa.role = 1"
 
 static const char SQL_PARTICIPANT_ONE[] =
     "SELECT " PARTICIPANT_COLS " FROM participants pa JOIN users u "
@@ -352,6 +353,7 @@ static Mentor__V1__Participant *participant_from_row(md_req_t *req, const PGresu
     pa->role = (Mentor__V1__ParticipantRole)md_res_i64(r, row, 4);
     pa->status = md_res_str(req, r, row, 5);
     pa->enrolled_at = md_res_i64(r, row, 7);
+    pa->training_done = md_res_bool(r, row, 10);
     pa->profile = profile_from_row(req, r, row);
     if (pa->profile == NULL)
         return NULL;
@@ -386,6 +388,18 @@ static void participant_done(md_req_t *req, md_db_txn_t *txn, int err)
         return;
     }
     reply_participant(req, md_db_txn_result(txn, md_db_txn_count(txn) - 1));
+}
+
+int md_participant_add_read(md_req_t *req, md_db_txn_t *txn, uint64_t program_id, uint64_t user_id)
+{
+    const char *p[3] = {md_req_u64(req, md_req_auth(req)->org_id), md_req_u64(req, program_id),
+                        md_req_u64(req, user_id)};
+    return md_db_txn_add(txn, SQL_PARTICIPANT_ONE, 3, p);
+}
+
+void md_participant_reply_db(md_req_t *req, md_db_txn_t *txn, int err)
+{
+    participant_done(req, txn, err);
 }
 
 static uint64_t target_user(md_req_t *req, uint64_t given)

@@ -26,16 +26,20 @@
     "(SELECT count(*) FROM participants x WHERE x.org_id = p.org_id AND x.program_id = p.id "      \
     "   AND x.role = 1 AND x.status = 'active'), "                                                 \
     "(SELECT count(*) FROM participants x WHERE x.org_id = p.org_id AND x.program_id = p.id "      \
-    "   AND x.role = 2 AND x.status = 'active')"
+    "   AND x.role = 2 AND x.status = 'active'), "                                                 \
+    "p.mentors_per_mentee, p.objective, p.match_mode, p.response_window_days, p.auto_recalc, "     \
+    "p.recalc_hours"
 
 static const char SQL_PROGRAM_CREATE[] =
     "WITH p AS (INSERT INTO programs (org_id, name, description, objectives, "
     "mentor_expectations, mentee_expectations, checkin_cadence_days, start_date, end_date, "
     "default_mentor_capacity, weights, department_rule, min_seniority_gap, "
-    "require_shared_language, require_mentor_training, created_by) "
+    "require_shared_language, require_mentor_training, created_by, mentors_per_mentee, objective, "
+    "match_mode, response_window_days, auto_recalc, recalc_hours) "
     "VALUES ($1::bigint, $2, $3, $4::text[], $5, $6, $7::int, NULLIF($8, '')::date, "
     "NULLIF($9, '')::date, $10::int, $11::int[], $12::smallint, $13::int, $14::boolean, "
-    "$15::boolean, $16::bigint) RETURNING *) "
+    "$15::boolean, $16::bigint, $17::int, $18::smallint, $19::smallint, $20::int, $21::boolean, "
+    "$22::int) RETURNING *) "
     "SELECT " PROGRAM_COLS " FROM p";
 static const char SQL_PROGRAM_BY_ID[] =
     "SELECT " PROGRAM_COLS " FROM programs p WHERE p.org_id = $1::bigint AND p.id = $2::bigint "
@@ -64,6 +68,12 @@ static const char SQL_PROGRAM_UPDATE[] =
     "  ELSE require_shared_language END, "
     "require_mentor_training = CASE WHEN $23::boolean THEN $27::boolean "
     "  ELSE require_mentor_training END, "
+    "mentors_per_mentee = CASE WHEN $28::boolean THEN $29::int ELSE mentors_per_mentee END, "
+    "objective = CASE WHEN $30::boolean THEN $31::smallint ELSE objective END, "
+    "match_mode = CASE WHEN $32::boolean THEN $33::smallint ELSE match_mode END, "
+    "response_window_days = CASE WHEN $34::boolean THEN $35::int ELSE response_window_days END, "
+    "auto_recalc = CASE WHEN $36::boolean THEN $37::boolean ELSE auto_recalc END, "
+    "recalc_hours = CASE WHEN $38::boolean THEN $39::int ELSE recalc_hours END, "
     "updated_at = now() "
     "WHERE org_id = $1::bigint AND id = $2::bigint AND state <> 5 RETURNING id";
 static const char SQL_PROGRAM_TRANSITION[] =
@@ -147,6 +157,12 @@ static Mentor__V1__Program *program_from_row(md_req_t *req, const PGresult *r, i
         return NULL;
     p->mentor_count = (uint32_t)md_res_i64(r, row, 18);
     p->mentee_count = (uint32_t)md_res_i64(r, row, 19);
+    p->mentors_per_mentee = (uint32_t)md_res_i64(r, row, 20);
+    p->objective = (Mentor__V1__MatchObjective)md_res_i64(r, row, 21);
+    p->match_mode = (Mentor__V1__MatchMode)md_res_i64(r, row, 22);
+    p->response_window_days = (uint32_t)md_res_i64(r, row, 23);
+    p->auto_recalc = md_res_bool(r, row, 24);
+    p->recalc_hours = (uint32_t)md_res_i64(r, row, 25);
     return p;
 }
 
@@ -195,6 +211,7 @@ typedef struct {
     const char *objectives;
     const char *weights;
     int cadence, capacity, dept, gap;
+    int per_mentee, objective, mode, window, recalc_hours;
 } program_params_t;
 
 static const char *weights_param(md_req_t *req, const Mentor__V1__MatchingWeights *w)
@@ -290,6 +307,31 @@ static int program_check(md_req_t *req, const Mentor__V1__Program *p, const char
         BAD("rules.department", "unknown department rule %d", out->dept);
     if (has(req, "rules") && out->gap > 10)
         BAD("rules.min_seniority_gap", "the minimum seniority gap must be 0-10");
+    /* Matching settings: 0 (unset) takes the default at creation and is
+     * refused in an update that names the field. */
+    int strict = has(req, "*mask");
+    out->per_mentee = p->mentors_per_mentee ? (int)p->mentors_per_mentee : 1;
+    if (has(req, "mentors_per_mentee") &&
+        (p->mentors_per_mentee > 3 || (p->mentors_per_mentee == 0 && strict)))
+        BAD("mentors_per_mentee", "a mentee has 1-3 mentors (mentors_per_mentee %u)",
+            p->mentors_per_mentee);
+    out->objective = p->objective ? (int)p->objective : MENTOR__V1__MATCH_OBJECTIVE__PARTICIPATION;
+    if (has(req, "objective") &&
+        (out->objective < MENTOR__V1__MATCH_OBJECTIVE__PARTICIPATION ||
+         out->objective > MENTOR__V1__MATCH_OBJECTIVE__SCORE || (p->objective == 0 && strict)))
+        BAD("objective", "the objective must be participation or score");
+    out->mode = p->match_mode ? (int)p->match_mode : MENTOR__V1__MATCH_MODE__ADMIN_LED;
+    if (has(req, "match_mode") &&
+        (out->mode < MENTOR__V1__MATCH_MODE__ADMIN_LED ||
+         out->mode > MENTOR__V1__MATCH_MODE__SELF_MATCH || (p->match_mode == 0 && strict)))
+        BAD("match_mode", "the match mode must be admin-led or self-match");
+    out->window = p->response_window_days ? (int)p->response_window_days : 3;
+    if (has(req, "response_window_days") &&
+        (p->response_window_days > 30 || (p->response_window_days == 0 && strict)))
+        BAD("response_window_days", "the response window must be 1-30 days");
+    out->recalc_hours = (int)p->recalc_hours;
+    if (has(req, "recalc_hours") && p->recalc_hours > 720)
+        BAD("recalc_hours", "recalculate every 0 (only after changes) to 720 hours");
     if (out->objectives == NULL || out->weights == NULL) {
         fail_nomem(req);
         return -1;
@@ -317,7 +359,7 @@ void md_h_program_create(md_req_t *req)
     if (program_check(req, p, "program_create.program", has_all, &pp) != 0)
         return;
     md_auth_t *a = md_req_auth(req);
-    const char *params[16] = {md_req_u64(req, a->org_id),
+    const char *params[22] = {md_req_u64(req, a->org_id),
                               p->name,
                               p->description,
                               pp.objectives,
@@ -332,9 +374,15 @@ void md_h_program_create(md_req_t *req)
                               md_req_i64(req, pp.gap),
                               p->rules && p->rules->require_shared_language ? "true" : "false",
                               p->rules && p->rules->require_mentor_training ? "true" : "false",
-                              md_req_u64(req, a->user_id)};
+                              md_req_u64(req, a->user_id),
+                              md_req_i64(req, pp.per_mentee),
+                              md_req_i64(req, pp.objective),
+                              md_req_i64(req, pp.mode),
+                              md_req_i64(req, pp.window),
+                              p->auto_recalc_off ? "false" : "true",
+                              md_req_i64(req, pp.recalc_hours)};
     md_db_txn_t *txn = md_req_txn(req);
-    if (txn == NULL || md_db_txn_add(txn, SQL_PROGRAM_CREATE, 16, params) != MD_OK) {
+    if (txn == NULL || md_db_txn_add(txn, SQL_PROGRAM_CREATE, 22, params) != MD_OK) {
         md_db_txn_free(txn);
         fail_nomem(req);
         return;
@@ -420,6 +468,12 @@ static const char *const program_fields[] = {
     "default_mentor_capacity",
     "weights",
     "rules",
+    "mentors_per_mentee",
+    "objective",
+    "match_mode",
+    "response_window_days",
+    "auto_recalc",
+    "recalc_hours",
 };
 #define NFIELDS (sizeof(program_fields) / sizeof(program_fields[0]))
 
@@ -484,7 +538,7 @@ void md_h_program_update(md_req_t *req)
         return;
     md_auth_t *a = md_req_auth(req);
 #define FLAG(name) (in_mask(req, name) ? "true" : "false")
-    const char *params[27] = {md_req_u64(req, a->org_id),
+    const char *params[39] = {md_req_u64(req, a->org_id),
                               md_req_u64(req, u->id),
                               FLAG("name"),
                               p->name,
@@ -510,12 +564,24 @@ void md_h_program_update(md_req_t *req)
                               md_req_i64(req, pp.dept),
                               md_req_i64(req, pp.gap),
                               p->rules && p->rules->require_shared_language ? "true" : "false",
-                              p->rules && p->rules->require_mentor_training ? "true" : "false"};
+                              p->rules && p->rules->require_mentor_training ? "true" : "false",
+                              FLAG("mentors_per_mentee"),
+                              md_req_i64(req, pp.per_mentee),
+                              FLAG("objective"),
+                              md_req_i64(req, pp.objective),
+                              FLAG("match_mode"),
+                              md_req_i64(req, pp.mode),
+                              FLAG("response_window_days"),
+                              md_req_i64(req, pp.window),
+                              FLAG("auto_recalc"),
+                              p->auto_recalc ? "true" : "false",
+                              FLAG("recalc_hours"),
+                              md_req_i64(req, pp.recalc_hours)};
 #undef FLAG
     const char *idp[1] = {params[1]};
     md_db_txn_t *txn = md_req_txn(req);
     if (txn == NULL || md_db_txn_add(txn, SQL_PROGRAM_REQUIRE_MANAGER, 1, idp) != MD_OK ||
-        md_db_txn_add(txn, SQL_PROGRAM_UPDATE, 27, params) != MD_OK ||
+        md_db_txn_add(txn, SQL_PROGRAM_UPDATE, 39, params) != MD_OK ||
         md_db_txn_add(txn, SQL_PROGRAM_BY_ID, 2, params) != MD_OK) {
         md_db_txn_free(txn);
         fail_nomem(req);

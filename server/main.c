@@ -5,7 +5,10 @@
  * argon2 hash happen here, in order. Then the loop owns everything: the
  * listener, the connections, the database pool and the PostgreSQL child.
  * SIGINT/SIGTERM stop accepting, let in-flight requests finish (bounded by a
- * drain deadline), close the pool, and stop the embedded PostgreSQL. */
+ * drain deadline), close the pool, and stop the embedded PostgreSQL. The
+ * background worker (worker.c) starts after the pool and has threads of
+ * its own: it is asked to stop with the signal and joined before the pool
+ * closes. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include "md_pgembed.h"
 #include "md_server.h"
 #include "md_tls.h"
+#include "md_worker.h"
 
 #define DRAIN_DEADLINE_MS 15000
 
@@ -50,6 +54,8 @@ typedef struct {
     int check_config;
     const char *metrics_listen;
     int log_level;
+    int worker_on;
+    md_worker_config_t worker;
     const char *source[32]; /* where each setting came from, by index in settings[] */
 } options_t;
 
@@ -59,6 +65,7 @@ static md_db_t *db;
 static md_pgembed_t *pg;
 static uv_signal_t sig_int, sig_term, sig_hup;
 static md_metrics_t *metrics; /* NULL unless --metrics-listen */
+static md_worker_t *worker;   /* NULL with --worker off */
 /* The certificate and key files, read again on SIGHUP. */
 static char tls_cert_path[4096], tls_key_path[4096];
 static uv_timer_t drain_timer;
@@ -102,6 +109,14 @@ static void usage(FILE *f)
                "  --check-config      check the settings, print them (secrets masked), exit\n"
                "  --metrics-listen HOST:PORT  serve GET /metrics (Prometheus) and /healthz\n"
                "                      over plain HTTP there; keep it on a local address\n"
+               "  --worker on|off     run the background worker: match recalculation and live\n"
+               "                      notification pushes (default on)\n"
+               "  --recalc-delay MS   gather changes to a program this long before recalculating\n"
+               "                      its proposals (default 2000, 0-600000)\n"
+               "  --worker-poll SECS  look at the recalculation queue and run housekeeping at\n"
+               "                      least this often (default 10)\n"
+               "  --worker-lease SECS a claimed recalculation is kept from other instances this\n"
+               "                      long; after a crash it is taken over then (default 300)\n"
                "  --version, --help\n");
 }
 
@@ -129,7 +144,7 @@ static int parse_long(const char *s, long min, long max, long *out)
 #define SRC_ENV     "environment"
 #define SRC_FLAG    "flag"
 
-typedef enum { SET_TEXT, SET_NUM, SET_LEVEL } setting_kind_t;
+typedef enum { SET_TEXT, SET_NUM, SET_LEVEL, SET_BOOL } setting_kind_t;
 
 typedef struct {
     const char *name;
@@ -157,6 +172,10 @@ static const setting_t settings[] = {
     {"idle-timeout", "MENTORD_IDLE_TIMEOUT", SET_NUM, 1, 7L * 24 * 3600, 0},
     {"log-level", "MENTORD_LOG_LEVEL", SET_LEVEL, 0, 0, 0},
     {"metrics-listen", "MENTORD_METRICS_LISTEN", SET_TEXT, 0, 0, 0},
+    {"worker", "MENTORD_WORKER", SET_BOOL, 0, 0, 0},
+    {"recalc-delay", "MENTORD_RECALC_DELAY", SET_NUM, 0, 600000, 0},
+    {"worker-poll", "MENTORD_WORKER_POLL", SET_NUM, 1, 3600, 0},
+    {"worker-lease", "MENTORD_WORKER_LEASE", SET_NUM, 2, 86400, 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -191,6 +210,18 @@ static int apply_setting(options_t *o, const setting_t *st, const char *v, const
         n = md_log_parse_level(v);
         if (n < 0) {
             snprintf(err, errlen, "unknown log level '%s' (debug, info, warn, error)", v);
+            return -1;
+        }
+    }
+    if (st->kind == SET_BOOL) {
+        if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+            strcmp(v, "1") == 0) {
+            n = 1;
+        } else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+                   strcmp(v, "0") == 0) {
+            n = 0;
+        } else {
+            snprintf(err, errlen, "wants on or off, not '%s'", v);
             return -1;
         }
     }
@@ -233,6 +264,14 @@ static int apply_setting(options_t *o, const setting_t *st, const char *v, const
         o->log_level = (int)n;
     else if (strcmp(name, "metrics-listen") == 0)
         o->metrics_listen = v;
+    else if (strcmp(name, "worker") == 0)
+        o->worker_on = (int)n;
+    else if (strcmp(name, "recalc-delay") == 0)
+        o->worker.recalc_delay_ms = (uint32_t)n;
+    else if (strcmp(name, "worker-poll") == 0)
+        o->worker.poll_seconds = (uint32_t)n;
+    else if (strcmp(name, "worker-lease") == 0)
+        o->worker.lease_seconds = (uint32_t)n;
     o->source[st - settings] = source;
     return 0;
 }
@@ -358,6 +397,8 @@ static void print_settings(const options_t *o)
             v = md_log_level_name((md_log_level_t)o->log_level);
         else if (strcmp(name, "metrics-listen") == 0)
             v = o->metrics_listen;
+        else if (strcmp(name, "worker") == 0)
+            v = o->worker_on ? "on" : "off";
         if (st->secret && v != NULL) {
             masked_conninfo(v, buf, sizeof(buf));
             v = buf;
@@ -379,6 +420,12 @@ static void print_settings(const options_t *o)
                 n = (long)(o->server.login_ms / 1000);
             else if (strcmp(name, "idle-timeout") == 0)
                 n = (long)(o->server.idle_ms / 1000);
+            else if (strcmp(name, "recalc-delay") == 0)
+                n = (long)o->worker.recalc_delay_ms;
+            else if (strcmp(name, "worker-poll") == 0)
+                n = (long)o->worker.poll_seconds;
+            else if (strcmp(name, "worker-lease") == 0)
+                n = (long)o->worker.lease_seconds;
             snprintf(buf, sizeof(buf), "%ld", n);
             v = buf;
         }
@@ -692,6 +739,7 @@ static void on_signal(uv_signal_t *h, int signum)
     stopping = 1;
     md_metrics_stop(metrics);
     metrics = NULL;
+    md_worker_shutdown(worker);
     md_log_info("signal", "signal=%d action=shutdown", signum);
     uv_timer_start(&drain_timer, drain_deadline, DRAIN_DEADLINE_MS, 0);
     md_server_shutdown(&server, drained);
@@ -752,7 +800,14 @@ static int run_server(options_t *o)
         SSL_CTX_free(ctx);
         return 1;
     }
-    md_db_config_t dbc = {.conninfo = app, .pool_size = o->pool_size, .timeout_ms = 10000};
+    /* The pool's sessions queue recalculations (triggers read the delay). */
+    char pool_options[64];
+    snprintf(pool_options, sizeof(pool_options), "-c mentord.recalc_delay_ms=%u",
+             o->worker.recalc_delay_ms);
+    md_db_config_t dbc = {.conninfo = app,
+                          .pool_size = o->pool_size,
+                          .timeout_ms = 10000,
+                          .extra_options = pool_options};
     if (md_db_open(loop, &dbc, &db) != MD_OK) {
         fprintf(stderr, "mentord: database pool setup failed\n");
         SSL_CTX_free(ctx);
@@ -775,6 +830,19 @@ static int run_server(options_t *o)
     }
     if (metrics != NULL)
         md_log_info("metrics_listening", "addr=%s", o->metrics_listen);
+    if (o->worker_on) {
+        o->worker.conninfo = app;
+        if (md_worker_start(&server, &o->worker, &worker, err, sizeof(err)) != MD_OK) {
+            fprintf(stderr, "mentord: %s\n", err);
+            md_metrics_stop(metrics);
+            metrics = NULL;
+            md_server_shutdown(&server, NULL);
+            md_db_close(db);
+            uv_run(loop, UV_RUN_NOWAIT);
+            SSL_CTX_free(md_server_swap_tls(&server, NULL));
+            return 1;
+        }
+    }
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
@@ -787,9 +855,12 @@ static int run_server(options_t *o)
 
     uv_run(loop, UV_RUN_DEFAULT);
 
-    /* Drained (or forced): close the pool, then the listener's leftovers. */
+    /* Drained (or forced): stop the worker (it finishes or gives up the
+     * program it is on), close the pool, then the listener's leftovers. */
     md_metrics_stop(metrics);
     metrics = NULL;
+    md_worker_close(worker);
+    worker = NULL;
     md_db_close(db);
     uv_close((uv_handle_t *)&sig_int, handle_closed_noop);
     uv_close((uv_handle_t *)&sig_term, handle_closed_noop);
@@ -809,6 +880,8 @@ int main(int argc, char **argv)
     md_server_config_defaults(&o.server);
     o.pool_size = 4;
     o.log_level = MD_LOG_INFO;
+    o.worker_on = 1;
+    md_worker_config_defaults(&o.worker);
 
     int is_init = argc > 1 && strcmp(argv[1], "init") == 0;
     int pr = load_config_and_env(argc, argv, &o);

@@ -32,6 +32,9 @@ typedef struct {
     const char *conninfo; /* copied */
     int pool_size;        /* connections, default 4 */
     uint64_t timeout_ms;  /* a transaction not answered by then fails, default 10000 */
+    /* More "-c name=value" server settings for every connection (NULL:
+     * none), e.g. "-c mentord.recalc_delay_ms=2000"; copied. */
+    const char *extra_options;
 } md_db_config_t;
 
 typedef struct {
@@ -67,6 +70,12 @@ int md_db_txn_failed_index(const md_db_txn_t *txn);
 /* The DETAIL of the failing statement's error ("" when none). mentord's own
  * SQL functions put the offending request field there. */
 const char *md_db_txn_detail(const md_db_txn_t *txn);
+
+/* A longer (or shorter) timeout than the pool's for this transaction, for
+ * the rare big one (a match run's write). The server-side statement timeout
+ * is the pool's: raise it too with set_config('statement_timeout', ...,
+ * true) as the transaction's first statement. */
+void md_db_txn_set_timeout(md_db_txn_t *txn, uint64_t timeout_ms);
 
 /* Queue the transaction; cb runs later on the loop thread, never inside
  * this call. */

@@ -65,5 +65,28 @@ void md_h_participant_withdraw(md_req_t *req);
 void md_h_profile_update(md_req_t *req);
 void md_h_participant_import(md_req_t *req);
 void md_h_user_import(md_req_t *req);
+void md_h_participant_training(md_req_t *req);
+void md_h_match_run(md_req_t *req);
+void md_h_match_list(md_req_t *req);
+void md_h_match_explain(md_req_t *req);
+void md_h_match_decide(md_req_t *req);
+void md_h_match_pin(md_req_t *req);
+void md_h_match_exclude(md_req_t *req);
+void md_h_match_reassign(md_req_t *req);
+void md_h_match_preference_set(md_req_t *req);
+void md_h_match_preference_list(md_req_t *req);
+void md_h_match_suggest(md_req_t *req);
+void md_h_match_request(md_req_t *req);
+void md_h_match_run_list(md_req_t *req);
+void md_h_rematch_request(md_req_t *req);
+void md_h_pair_list(md_req_t *req);
+
+/* Shared by handlers of different files (h_participant.c): appends the
+ * statement reading one participant to txn, and the md_req_submit callback
+ * that answers with the participant read by the transaction's last
+ * statement (NOT_FOUND when there is none). */
+MD_WUR int md_participant_add_read(md_req_t *req, md_db_txn_t *txn, uint64_t program_id,
+                                   uint64_t user_id);
+void md_participant_reply_db(md_req_t *req, md_db_txn_t *txn, int err);
 
 #endif

@@ -21,6 +21,7 @@
 
 typedef struct md_conn md_conn_t;
 typedef struct md_server md_server_t;
+struct md_worker;
 
 typedef struct {
     char listen[300];          /* HOST:PORT */
@@ -72,8 +73,9 @@ typedef struct {
 struct md_server {
     uv_loop_t *loop;
     md_server_config_t cfg;
-    SSL_CTX *ssl_ctx; /* owned */
-    md_db_t *db;      /* not owned */
+    SSL_CTX *ssl_ctx;         /* owned */
+    md_db_t *db;              /* not owned */
+    struct md_worker *worker; /* the background worker, not owned; NULL when off */
     uv_tcp_t listener;
     int listening;
     int shutting_down;
@@ -112,5 +114,13 @@ void md_conn_request_done(md_conn_t *c);
  * deactivation): they become unauthenticated. */
 void md_server_forget_sessions(md_server_t *srv, uint64_t org_id, uint64_t user_id,
                                uint64_t session_id);
+/* Calls fn for every open, logged-in connection on this server. fn may send
+ * on the connection it is given (and so close it), nothing else. */
+typedef void (*md_server_conn_fn)(md_conn_t *c, const md_auth_t *auth, void *arg);
+void md_server_each_authed(md_server_t *srv, md_server_conn_fn fn, void *arg);
+/* Sends push to every logged-in connection of the user on this server
+ * (a user may have several); returns how many connections got it. */
+int md_server_push(md_server_t *srv, uint64_t org_id, uint64_t user_id,
+                   const Mentor__V1__Push *push);
 
 #endif

@@ -14,6 +14,7 @@
 #include "md_dispatch.h"
 #include "md_http.h"
 #include "md_log.h"
+#include "md_worker.h"
 
 #define METRICS_DEADLINE_MS 5000
 
@@ -133,6 +134,33 @@ static void metrics_body(md_server_t *srv, md_buf_t *b)
             (unsigned long long)ds.done, (unsigned long long)ds.failed);
     metric(b, "mentord_db_reconnects_total", "counter", "Database reconnections.",
            (unsigned long long)ds.reconnects);
+    if (srv->worker == NULL)
+        return;
+    md_worker_stats_t ws;
+    md_worker_stats(srv->worker, &ws);
+    metric(b, "mentord_worker_connected", "gauge",
+           "1 while the background worker's database connections are up.",
+           (unsigned long long)ws.connected);
+    appendf(b,
+            "# HELP mentord_match_runs_total Background match recalculations, by result.\n"
+            "# TYPE mentord_match_runs_total counter\n"
+            "mentord_match_runs_total{result=\"done\"} %llu\n"
+            "mentord_match_runs_total{result=\"failed\"} %llu\n"
+            "mentord_match_runs_total{result=\"busy\"} %llu\n",
+            (unsigned long long)ws.runs, (unsigned long long)ws.runs_failed,
+            (unsigned long long)ws.runs_busy);
+    metric(b, "mentord_match_requests_expired_total", "counter",
+           "Self-match requests expired by the worker's housekeeping.",
+           (unsigned long long)ws.requests_expired);
+    metric(b, "mentord_notifications_pushed_total", "counter",
+           "Notifications pushed live to connections of this instance.",
+           (unsigned long long)ws.pushed);
+    metric(b, "mentord_notifications_push_dropped_total", "counter",
+           "Live-push announcements dropped (queue full or fetch failed); the inbox keeps them.",
+           (unsigned long long)ws.push_dropped);
+    metric(b, "mentord_worker_reconnects_total", "counter",
+           "Database connections the background worker (re)established.",
+           (unsigned long long)ws.reconnects);
 }
 
 static void respond(mconn_t *c, int code, const char *reason, const char *type, md_buf_t *body)

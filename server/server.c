@@ -1,5 +1,5 @@
-/* server.c: the listening socket, server-wide connection bookkeeping and
- * graceful shutdown. */
+/* server.c: the listening socket, server-wide connection bookkeeping
+ * (session ends, pushes to a user's connections) and graceful shutdown. */
 #include "md_conn.h"
 #include "md_server.h"
 
@@ -144,4 +144,43 @@ void md_server_forget_sessions(md_server_t *srv, uint64_t org_id, uint64_t user_
             memset(a, 0, sizeof(*a));
         }
     }
+}
+
+void md_server_each_authed(md_server_t *srv, md_server_conn_fn fn, void *arg)
+{
+    md_conn_t *c = srv->conns;
+    while (c != NULL) {
+        /* Sending may close (and unlink) c: step on first. */
+        md_conn_t *next = md_conn_next(c);
+        const md_auth_t *a = md_conn_auth(c);
+        if (a->authed && md_conn_state(c) == MD_CONN_OPEN)
+            fn(c, a, arg);
+        c = next;
+    }
+}
+
+typedef struct {
+    uint64_t org_id, user_id;
+    const Mentor__V1__Push *push;
+    int sent;
+} push_one_t;
+
+static void push_one(md_conn_t *c, const md_auth_t *a, void *arg)
+{
+    push_one_t *p = arg;
+    if (a->org_id != p->org_id || a->user_id != p->user_id)
+        return;
+    Mentor__V1__ServerMessage sm = MENTOR__V1__SERVER_MESSAGE__INIT;
+    sm.msg_case = MENTOR__V1__SERVER_MESSAGE__MSG_PUSH;
+    sm.push = (Mentor__V1__Push *)p->push;
+    md_conn_send(c, &sm, 0);
+    p->sent++;
+}
+
+int md_server_push(md_server_t *srv, uint64_t org_id, uint64_t user_id,
+                   const Mentor__V1__Push *push)
+{
+    push_one_t p = {.org_id = org_id, .user_id = user_id, .push = push, .sent = 0};
+    md_server_each_authed(srv, push_one, &p);
+    return p.sent;
 }

@@ -54,6 +54,21 @@ PERMISSIONS = {
     "token_revoke": ("MEMBER", False),
     "audit_list": ("ADMIN", False),
     "admin_status": ("ADMIN", True),
+    "participant_training": ("COORDINATOR", False),
+    "match_run": ("COORDINATOR", False),
+    "match_list": ("MEMBER", False),
+    "match_explain": ("MEMBER", False),
+    "match_decide": ("MEMBER", False),
+    "match_pin": ("COORDINATOR", False),
+    "match_exclude": ("COORDINATOR", False),
+    "match_reassign": ("COORDINATOR", False),
+    "match_preference_set": ("MEMBER", False),
+    "match_preference_list": ("MEMBER", False),
+    "match_suggest": ("MEMBER", False),
+    "match_request": ("MEMBER", False),
+    "match_run_list": ("COORDINATOR", False),
+    "rematch_request": ("MEMBER", False),
+    "pair_list": ("MEMBER", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}

@@ -259,6 +259,34 @@ static void test_parse_id(void **state)
     assert_int_equal(md_parse_id("", &id), MD_EINVAL);
 }
 
+static void test_parse_user_ref(void **state)
+{
+    (void)state;
+    uint64_t id = 99;
+    const char *email = "x";
+    assert_int_equal(md_parse_user_ref("12", &id, &email), MD_OK);
+    assert_int_equal(id, 12);
+    assert_null(email);
+    const char *addr = "alice@example.com";
+    assert_int_equal(md_parse_user_ref(addr, &id, &email), MD_OK);
+    assert_int_equal(id, 0);
+    assert_ptr_equal(email, addr);
+    assert_int_equal(md_parse_user_ref("a@b", &id, &email), MD_OK);
+    /* Neither a positive number nor an address. */
+    static const char *const bad[] = {
+        "", "0", "-3", "alice", "12x", "@example.com", "alice@", "al ice@x.test", "a@b\tc", NULL,
+    };
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        id = 7;
+        email = NULL;
+        assert_int_equal(md_parse_user_ref(bad[i], &id, &email), MD_EINVAL);
+        /* A refused value leaves the outputs alone. */
+        assert_int_equal(id, 7);
+        assert_null(email);
+    }
+    assert_int_equal(md_parse_user_ref(NULL, &id, &email), MD_EINVAL);
+}
+
 static void test_typo_suggestion(void **state)
 {
     (void)state;
@@ -745,6 +773,60 @@ static void test_cli_without_network(void **state)
     const char *bad_clear[] = {"mentorctl", "profile", "edit", "--program", "1", "--clear", "x"};
     assert_int_equal(run_cli(7, bad_clear), 2);
 
+    /* The matching commands: help pages, and command lines refused
+     * before any connection is made. */
+    const char *match_help[] = {"mentorctl", "match", "--help"};
+    assert_int_equal(run_cli(3, match_help), 0);
+    const char *explain_help[] = {"mentorctl", "help", "match", "explain"};
+    assert_int_equal(run_cli(4, explain_help), 0);
+    const char *pair_help[] = {"mentorctl", "pair", "list", "--help"};
+    assert_int_equal(run_cli(4, pair_help), 0);
+    const char *rematch_help[] = {"mentorctl", "rematch", "request", "--help"};
+    assert_int_equal(run_cli(4, rematch_help), 0);
+    static const char *const refused[][12] = {
+        {"match", "run"},
+        {"match", "run", "--program", "1", "--solver", "greedy"},
+        {"match", "list", "--program", "1", "--status", "open"},
+        {"match", "list", "--program", "1", "--status", "paired", "--all"},
+        {"match", "explain"},
+        {"match", "explain", "5", "--id", "5"},
+        {"match", "explain", "5", "--mentee", "3"},
+        {"match", "explain", "--program", "1", "--mentee", "3"},
+        {"match", "explain", "--program", "1", "--mentee", "alice", "--mentor", "3"},
+        {"match", "approve"},
+        {"match", "approve", "five"},
+        {"match", "accept", "1", "2"},
+        {"match", "accept", "1", "--note", "no"},
+        {"match", "pin", "--program", "1", "--mentee", "a@b.test"},
+        {"match", "exclude", "--program", "1", "--mentee", "@b.test", "--mentor", "2"},
+        {"match", "reassign", "1"},
+        {"match", "prefer", "--program", "1", "--mentor", "3", "--rank", "0"},
+        {"match", "prefer", "--program", "1", "--mentor", "3", "--rank", "101"},
+        {"match", "avoid", "--program", "1"},
+        {"match", "suggest", "--program", "1", "--limit", "51"},
+        {"match", "runs", "--program", "1", "--limit", "0"},
+        {"match", "request", "--program", "1", "--mentor", "bob"},
+        {"match", "frobnicate"},
+        {"pair", "list", "--program", "one"},
+        {"rematch", "request", "--pair", "1"},
+        {"participant", "training", "--program", "1"},
+        {"participant", "training", "--program", "1", "--user", "bob"},
+        {"program", "create", "--name", "x", "--match-objective", "most"},
+        {"program", "create", "--name", "x", "--match-mode", "auto"},
+        {"program", "update", "5", "--auto-recalc", "maybe"},
+        {"program", "update", "5", "--recalc-hours", "-1"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *argv[13] = {"mentorctl"};
+        int argc = 1;
+        while (argc < 13 && refused[i][argc - 1] != NULL) {
+            argv[argc] = refused[i][argc - 1];
+            argc++;
+        }
+        if (run_cli(argc, argv) != 2)
+            fail_msg("not a usage error: mentorctl %s %s ...", argv[1], argv[2]);
+    }
+
     /* --from-file: a missing file, bad JSON, an unknown key and a wrong
      * type are usage errors too. */
     char path[512];
@@ -781,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_repeated_options),
         cmocka_unit_test(test_parse_u32),
         cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_parse_user_ref),
         cmocka_unit_test(test_typo_suggestion),
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_json_writer),

@@ -2,7 +2,8 @@
  * mentorctl: "SKILL:LEVEL" and availability notations, profiles assembled
  * from a JSON document, flags and --clear (with their update masks and
  * errors), program flags with weights and rules completed from defaults or
- * the current program, and the JSON and key/value renderers. */
+ * the current program, the matching settings, and the JSON and key/value
+ * renderers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,9 +53,15 @@ static const md_opt_t program_opts[] = {
     {"min-seniority-gap", 0, MD_OPT_VALUE, 0, "N", ""},
     {"require-shared-language", 0, MD_OPT_VALUE, 0, "yes|no", ""},
     {"require-mentor-training", 0, MD_OPT_VALUE, 0, "yes|no", ""},
+    {"mentors-per-mentee", 0, MD_OPT_VALUE, 0, "N", ""},
+    {"match-objective", 0, MD_OPT_VALUE, 0, "GOAL", ""},
+    {"match-mode", 0, MD_OPT_VALUE, 0, "MODE", ""},
+    {"response-window-days", 0, MD_OPT_VALUE, 0, "N", ""},
+    {"auto-recalc", 0, MD_OPT_VALUE, 0, "on|off", ""},
+    {"recalc-hours", 0, MD_OPT_VALUE, 0, "N", ""},
     {"clear", 0, MD_OPT_LIST, 0, "FIELD", ""},
 };
-static const md_args_spec_t program_spec = {program_opts, 15, 0, 0, NULL};
+static const md_args_spec_t program_spec = {program_opts, 21, 0, 0, NULL};
 
 /* Parse a NULL-terminated argument list against spec. */
 static void parse_args(md_args_t *a, const md_args_spec_t *spec, ...)
@@ -504,6 +511,7 @@ static void test_profile_render(void **state)
                              "role:            mentor\n"
                              "status:          active\n"
                              "enrolled:        2026-11-23T10:00:00Z\n"
+                             "training:        not done\n"
                              "skills offered:  c (4), go (3)\n"
                              "skills wanted:   rust (2)\n"
                              "career goals:    lead a team\n"
@@ -553,7 +561,7 @@ static void test_profile_render(void **state)
              "37,38,39,40,57,58,59,60,61,62,63,64,81,82,83,84,85,86,87,88,105,106,107,108,109,"
              "110,111,112,130,131],\"manager_id\":0,\"capacity\":0,"
              "\"attributes\":{\"pronouns\":\"she/her\",\"first_gen\":\"yes\"}},"
-             "\"enrolled_at\":\"2026-11-23T10:00:00Z\"}");
+             "\"enrolled_at\":\"2026-11-23T10:00:00Z\",\"training_done\":false}");
 
     /* What the renderer writes, --from-file reads back. */
     md_json_value_t *back = NULL;
@@ -576,6 +584,22 @@ static void test_profile_render(void **state)
     md_json_participant(&j, NULL, &p);
     assert_non_null(strstr(md_json_finish(&j), "\"attributes\":{}}"));
     md_json_free(&j);
+
+    /* Training is shown for mentors only, as they are the ones who take it. */
+    p.training_done = 1;
+    md_table_init(&t, NULL, 2);
+    md_kv_participant(&t, &p);
+    out = kv_text(&t);
+    assert_non_null(strstr(out, "\ntraining:  done\n"));
+    free(out);
+    md_table_free(&t);
+    p.role = MENTOR__V1__PARTICIPANT_ROLE__MENTEE;
+    md_table_init(&t, NULL, 2);
+    md_kv_participant(&t, &p);
+    out = kv_text(&t);
+    assert_null(strstr(out, "training"));
+    free(out);
+    md_table_free(&t);
     md_profile_edit_free(&e);
 }
 
@@ -682,6 +706,71 @@ static void test_program_update_merge(void **state)
     md_program_edit_free(&e);
 }
 
+static void test_program_matching_settings(void **state)
+{
+    (void)state;
+    md_args_t a;
+    md_program_edit_t e;
+    const char *mask[MD_PG_COUNT];
+
+    /* On create, "--auto-recalc off" becomes auto_recalc_off, the field
+     * ProgramCreate reads. */
+    parse_args(&a, &program_spec, "--name", "Self", "--mentors-per-mentee", "2",
+               "--match-objective", "Score", "--match-mode", "self", "--response-window-days", "5",
+               "--auto-recalc", "off", "--recalc-hours", "12", NULL);
+    md_program_edit_init(&e);
+    assert_int_equal(md_program_edit_args(&e, &a), MD_OK);
+    assert_false(md_program_edit_needs_base(&e));
+    md_program_edit_merge(&e, NULL);
+    assert_int_equal(e.pb.mentors_per_mentee, 2);
+    assert_int_equal(e.pb.objective, MENTOR__V1__MATCH_OBJECTIVE__SCORE);
+    assert_int_equal(e.pb.match_mode, MENTOR__V1__MATCH_MODE__SELF_MATCH);
+    assert_int_equal(e.pb.response_window_days, 5);
+    assert_false(e.pb.auto_recalc);
+    assert_true(e.pb.auto_recalc_off);
+    assert_int_equal(e.pb.recalc_hours, 12);
+    md_program_edit_free(&e);
+
+    /* On update, each setting is its own mask name, in Program order, and
+     * auto_recalc carries the value. */
+    parse_args(&a, &program_spec, "--recalc-hours", "0", "--auto-recalc", "off", "--match-mode",
+               "admin", "--match-objective", "participation", "--mentors-per-mentee", "1",
+               "--response-window-days", "3", NULL);
+    md_program_edit_init(&e);
+    assert_int_equal(md_program_edit_args(&e, &a), MD_OK);
+    assert_int_equal(md_program_edit_mask(&e, mask), 6);
+    assert_string_equal(mask[0], "mentors_per_mentee");
+    assert_string_equal(mask[1], "objective");
+    assert_string_equal(mask[2], "match_mode");
+    assert_string_equal(mask[3], "response_window_days");
+    assert_string_equal(mask[4], "auto_recalc");
+    assert_string_equal(mask[5], "recalc_hours");
+    assert_int_equal(e.pb.match_mode, MENTOR__V1__MATCH_MODE__ADMIN_LED);
+    assert_int_equal(e.pb.objective, MENTOR__V1__MATCH_OBJECTIVE__PARTICIPATION);
+    assert_false(e.pb.auto_recalc);
+    assert_false(e.pb.auto_recalc_off);
+    md_program_edit_free(&e);
+
+    /* "on" (or "yes") switches it on; create then sends no auto_recalc_off. */
+    parse_args(&a, &program_spec, "--name", "On", "--auto-recalc", "yes", NULL);
+    md_program_edit_init(&e);
+    assert_int_equal(md_program_edit_args(&e, &a), MD_OK);
+    md_program_edit_merge(&e, NULL);
+    assert_true(e.pb.auto_recalc);
+    assert_false(e.pb.auto_recalc_off);
+    assert_int_equal(md_program_edit_mask(&e, mask), 2);
+    assert_string_equal(mask[1], "auto_recalc");
+    md_program_edit_free(&e);
+
+    int on = -1;
+    assert_int_equal(md_on_off_parse("ON", &on), MD_OK);
+    assert_int_equal(on, 1);
+    assert_int_equal(md_on_off_parse("no", &on), MD_OK);
+    assert_int_equal(on, 0);
+    assert_int_equal(md_on_off_parse("", &on), MD_EINVAL);
+    assert_int_equal(md_on_off_parse("1", &on), MD_EINVAL);
+}
+
 static const char *program_error(const char *flag, const char *value)
 {
     static char err[MD_ARGS_ERR_LEN];
@@ -715,6 +804,18 @@ static void test_program_flag_errors(void **state)
                         "invalid --department-rule 'other' (expected any, same or different)");
     assert_string_equal(program_error("--require-shared-language", "maybe"),
                         "invalid --require-shared-language 'maybe' (expected yes or no)");
+    assert_string_equal(program_error("--match-objective", "fairness"),
+                        "invalid --match-objective 'fairness' (expected participation or score)");
+    assert_string_equal(program_error("--match-mode", "admin-led"),
+                        "invalid --match-mode 'admin-led' (expected admin or self)");
+    assert_string_equal(program_error("--auto-recalc", "sometimes"),
+                        "invalid --auto-recalc 'sometimes' (expected on or off)");
+    assert_string_equal(program_error("--recalc-hours", "-1"),
+                        "invalid --recalc-hours '-1' (expected a number of hours)");
+    assert_string_equal(program_error("--mentors-per-mentee", "two"),
+                        "invalid --mentors-per-mentee 'two' (expected a number of mentors)");
+    assert_string_equal(program_error("--response-window-days", "3d"),
+                        "invalid --response-window-days '3d' (expected a number of days)");
     assert_string_equal(program_error("--clear", "name"),
                         "cannot clear 'name' (expected description, objectives, "
                         "mentor_expectations, mentee_expectations, start_date or end_date)");
@@ -762,6 +863,12 @@ static void test_program_render(void **state)
     p.created_at = 1795428000;
     p.mentor_count = 1;
     p.mentee_count = 3;
+    p.mentors_per_mentee = 2;
+    p.objective = MENTOR__V1__MATCH_OBJECTIVE__SCORE;
+    p.match_mode = MENTOR__V1__MATCH_MODE__SELF_MATCH;
+    p.response_window_days = 3;
+    p.auto_recalc = 1;
+    p.recalc_hours = 24;
 
     char *doc = render(json_program, &p);
     assert_string_equal(
@@ -775,7 +882,9 @@ static void test_program_render(void **state)
              "\"rules\":{\"department\":\"any\",\"min_seniority_gap\":0,"
              "\"require_shared_language\":false,\"require_mentor_training\":true},"
              "\"state\":\"enrolling\",\"coordinator_ids\":[4,12],"
-             "\"created_at\":\"2026-11-23T10:00:00Z\",\"mentor_count\":1,\"mentee_count\":3}");
+             "\"created_at\":\"2026-11-23T10:00:00Z\",\"mentor_count\":1,\"mentee_count\":3,"
+             "\"mentors_per_mentee\":2,\"objective\":\"score\",\"match_mode\":\"self\","
+             "\"response_window_days\":3,\"auto_recalc\":true,\"recalc_hours\":24}");
     free(doc);
 
     md_table_t t;
@@ -803,10 +912,31 @@ static void test_program_render(void **state)
                              "min seniority gap:    0\n"
                              "shared language:      not required\n"
                              "mentor training:      required\n"
+                             "mentors per mentee:   2\n"
+                             "match objective:      score\n"
+                             "match mode:           self\n"
+                             "response window:      3 days\n"
+                             "auto recalc:          after changes, every 24 hours\n"
                              "coordinators:         4, 12\n"
                              "mentors:              1\n"
                              "mentees:              3\n"
                              "created:              2026-11-23T10:00:00Z\n");
+    free(out);
+    md_table_free(&t);
+
+    /* Background recalculation only after changes, or not at all. */
+    p.recalc_hours = 0;
+    md_table_init(&t, NULL, 2);
+    md_kv_program(&t, &p);
+    out = kv_text(&t);
+    assert_non_null(strstr(out, "\nauto recalc:          after changes\n"));
+    free(out);
+    md_table_free(&t);
+    p.auto_recalc = 0;
+    md_table_init(&t, NULL, 2);
+    md_kv_program(&t, &p);
+    out = kv_text(&t);
+    assert_non_null(strstr(out, "\nauto recalc:          off\n"));
     free(out);
     md_table_free(&t);
 
@@ -821,12 +951,19 @@ static void test_program_render(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_skill_parse),          cmocka_unit_test(test_availability_parse),
-        cmocka_unit_test(test_availability_text),    cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_profile_from_json),    cmocka_unit_test(test_profile_json_errors),
-        cmocka_unit_test(test_profile_from_flags),   cmocka_unit_test(test_profile_flag_errors),
-        cmocka_unit_test(test_profile_render),       cmocka_unit_test(test_program_create_defaults),
-        cmocka_unit_test(test_program_update_merge), cmocka_unit_test(test_program_flag_errors),
+        cmocka_unit_test(test_skill_parse),
+        cmocka_unit_test(test_availability_parse),
+        cmocka_unit_test(test_availability_text),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_profile_from_json),
+        cmocka_unit_test(test_profile_json_errors),
+        cmocka_unit_test(test_profile_from_flags),
+        cmocka_unit_test(test_profile_flag_errors),
+        cmocka_unit_test(test_profile_render),
+        cmocka_unit_test(test_program_create_defaults),
+        cmocka_unit_test(test_program_update_merge),
+        cmocka_unit_test(test_program_matching_settings),
+        cmocka_unit_test(test_program_flag_errors),
         cmocka_unit_test(test_program_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
