@@ -838,18 +838,29 @@ int md_match__flow_run(match_flow_t *f)
      * at zero prices is 0-optimal, so any start is valid. When places
      * outnumber the capacity, prices climb as far as the dummy arc's cost,
      * and starting lower would make that a war of small steps; otherwise
-     * they stay within the pair costs, and phases above those are wasted. */
+     * they stay within the pair costs, and phases above those are wasted.
+     * The same war comes when capacity is tight and nearly every pair costs
+     * the same (profiles left empty): the core then rarely holds a place
+     * for everyone, so some mentees climb to the dummy arc too, and with
+     * no differences between pairs nothing stops them sooner (10,000 x
+     * 2,000 with equal scores: 100 s from the pair costs, 4 s from the
+     * dummy's). With varied scores starting there costs more than it
+     * saves, so it is kept to narrow cost ranges. */
     if (!f->started) {
         f->started = true;
-        int64_t top = 1;
-        for (uint64_t e = 0; e < f->n_edges; e++)
+        int64_t top = 1, bottom = INT64_MAX;
+        for (uint64_t e = 0; e < f->n_edges; e++) {
             top = f->ecost[e] > top ? f->ecost[e] : top;
+            bottom = f->ecost[e] < bottom ? f->ecost[e] : bottom;
+        }
         uint64_t places = 0, room = 0;
         for (uint32_t i = 0; i < f->n; i++)
             places += f->places[i];
         for (uint32_t j = 0; j < f->nm; j++)
             room += f->room[j];
-        f->eps = places > room ? f->dummy : top + f->alpha;
+        bool narrow = bottom != INT64_MAX && top - bottom <= top / 8;
+        bool tight = places * 10 > room * 9;
+        f->eps = places > room || (tight && narrow) ? f->dummy : top + f->alpha;
     }
     while (f->eps > 1) {
         f->eps = f->eps / 4 > 1 ? f->eps / 4 : 1;

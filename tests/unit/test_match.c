@@ -1180,6 +1180,46 @@ static void test_objectives(void **state)
 
 /* ------------------------------------------------------------ edge cases */
 
+/* Every pair scoring the same (profiles left empty) with capacity exactly
+ * equal to the places: every mentee is matched, each pair at the one
+ * score, and the optimal and stable totals agree. */
+static void test_equal_scores_tight(void **state)
+{
+    (void)state;
+    enum { NE = 600, NM = 120 };
+    md_match_person_t *mentees = calloc(NE, sizeof(*mentees));
+    md_match_person_t *mentors = calloc(NM, sizeof(*mentors));
+    assert_non_null(mentees);
+    assert_non_null(mentors);
+    for (uint64_t i = 0; i < NM; i++) {
+        mentors[i].user_id = 1 + i;
+        mentors[i].capacity = NE / NM;
+    }
+    for (uint64_t i = 0; i < NE; i++)
+        mentees[i].user_id = 10000 + i;
+    md_match_input_t in = {0};
+    md_match_settings_init(&in.settings);
+    in.settings.threads = 2;
+    in.mentors = mentors;
+    in.n_mentors = NM;
+    in.mentees = mentees;
+    in.n_mentees = NE;
+    md_match_t *m;
+    assert_int_equal(md_match_create(&m, &in, NULL, 0), MD_OK);
+    md_match_explain_t ex;
+    assert_int_equal(md_match_explain(m, 10000, 1, &ex), MD_OK);
+    for (int solver = MD_MATCH_OPTIMAL; solver <= MD_MATCH_STABLE; solver++) {
+        md_match_result_t *r;
+        assert_int_equal(md_match_solve(m, (md_match_solver_t)solver, &r), MD_OK);
+        assert_int_equal(r->new_pairs, NE);
+        assert_int_equal(r->new_score, (int64_t)NE * ex.score);
+        md_match_result_free(r);
+    }
+    md_match_free(m);
+    free(mentees);
+    free(mentors);
+}
+
 static void test_degenerate(void **state)
 {
     (void)state;
@@ -1406,6 +1446,7 @@ int main(void)
         cmocka_unit_test(test_mentors_per_mentee),
         cmocka_unit_test(test_objectives),
         cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_equal_scores_tight),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_row_matches_explain),
         cmocka_unit_test(test_random_against_brute_force),
