@@ -344,6 +344,14 @@ static const md_opt_t opts_rematch_request[] = {
     OPT_JSON,
     OPT_HELP,
 };
+static const md_opt_t opts_inbox[] = {
+    {"unread", 0, MD_OPT_FLAG, 0, NULL, "only notifications not read yet"},
+    {"limit", 0, MD_OPT_VALUE, 0, "N", "at most N notifications, 1-500 (default 50)"},
+    {"before", 0, MD_OPT_VALUE, 0, "ID", "only notifications older than this one (paging)"},
+    {"all", 0, MD_OPT_FLAG, 0, NULL, "with 'read': mark every notification read"},
+    OPT_JSON,
+    OPT_HELP,
+};
 static const md_opt_t opts_participant_training[] = {
     {"program", 0, MD_OPT_VALUE, 1, "PID", "the program's id"},
     {"user", 0, MD_OPT_VALUE, 1, "USER", "the mentor, by id or e-mail"},
@@ -355,6 +363,7 @@ static const md_opt_t opts_participant_training[] = {
 static const char *const pos_code[] = {"CODE"};
 static const char *const pos_id[] = {"ID"};
 static const char *const pos_id_state[] = {"ID", "STATE"};
+static const char *const pos_inbox[] = {"read", "ID"};
 
 #define PROGRAM_FIELDS_HELP                                                                        \
     "FACTOR is one of skills, goals, interests, seniority, department,\n"                          \
@@ -681,6 +690,16 @@ static const command_t commands[] = {
      "Flag a pair you are in for the program's coordinators, who are told and\n"
      "decide what happens; the pair stays active until someone ends it.",
      SPEC(opts_rematch_request, 0, 0, NULL)},
+    {NULL, "inbox", md_cmd_inbox,
+     "inbox [--unread] [--limit N] [--before ID] | inbox read (ID... | --all)",
+     "Your notifications; mark them read",
+     "List your notifications, newest first: ID TIME KIND PROGRAM TITLE, then\n"
+     "how many are unread. New proposals, requests and their outcomes land\n"
+     "here (and are shown live to clients that are connected). Page with\n"
+     "--before, giving the last ID shown. 'inbox read ID...' marks the given\n"
+     "notifications read (up to 7 on one command line), 'inbox read --all'\n"
+     "every one, and prints how many changed.",
+     SPEC(opts_inbox, 0, MD_ARGS_MAX_POS, pos_inbox)},
     {"import", "participants", md_cmd_import_participants,
      "import participants --program PID FILE.csv [--skip-invalid] [--dry-run] [--invites FILE]",
      "Enroll participants from a CSV file",

@@ -173,6 +173,7 @@ int md_cmd_match_request(md_ctx_t *c, const md_args_t *a);
 int md_cmd_match_runs(md_ctx_t *c, const md_args_t *a);
 int md_cmd_pair_list(md_ctx_t *c, const md_args_t *a);
 int md_cmd_rematch_request(md_ctx_t *c, const md_args_t *a);
+int md_cmd_inbox(md_ctx_t *c, const md_args_t *a);
 int md_cmd_import_participants(md_ctx_t *c, const md_args_t *a);
 int md_cmd_import_users(md_ctx_t *c, const md_args_t *a);
 int md_cmd_export_participants(md_ctx_t *c, const md_args_t *a);

@@ -78,6 +78,9 @@ const md_dispatch_entry_t md_dispatch_table[] = {
         MD_F_READ),
     ROW(REMATCH_REQUEST, "rematch_request", md_h_rematch_request, MENTOR__V1__ROLE__MEMBER, 0),
     ROW(PAIR_LIST, "pair_list", md_h_pair_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    /* The inbox: each user's own notifications only. */
+    ROW(INBOX_LIST, "inbox_list", md_h_inbox_list, MENTOR__V1__ROLE__MEMBER, MD_F_READ),
+    ROW(INBOX_READ, "inbox_read", md_h_inbox_read, MENTOR__V1__ROLE__MEMBER, 0),
 };
 
 const size_t md_dispatch_table_size = sizeof(md_dispatch_table) / sizeof(md_dispatch_table[0]);

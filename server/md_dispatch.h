@@ -80,6 +80,8 @@ void md_h_match_request(md_req_t *req);
 void md_h_match_run_list(md_req_t *req);
 void md_h_rematch_request(md_req_t *req);
 void md_h_pair_list(md_req_t *req);
+void md_h_inbox_list(md_req_t *req);
+void md_h_inbox_read(md_req_t *req);
 
 /* Shared by handlers of different files (h_participant.c): appends the
  * statement reading one participant to txn, and the md_req_submit callback

@@ -69,6 +69,8 @@ PERMISSIONS = {
     "match_run_list": ("COORDINATOR", False),
     "rematch_request": ("MEMBER", False),
     "pair_list": ("MEMBER", False),
+    "inbox_list": ("MEMBER", False),
+    "inbox_read": ("MEMBER", False),
 }
 
 RANK = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3}

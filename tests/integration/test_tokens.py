@@ -22,7 +22,7 @@ READ_KINDS = {
     "logout", "whoami", "org_show", "org_list", "user_list", "user_show", "program_list",
     "program_show", "participant_list", "participant_show", "token_list", "audit_list", "admin_status",
     "match_list", "match_explain", "match_preference_list", "match_suggest", "match_run_list",
-    "pair_list",
+    "pair_list", "inbox_list",
 }
 
 
